@@ -1,0 +1,346 @@
+"""Data sets and input encoders.
+
+Every loader returns a :class:`Dataset` of float32 inputs in ``[0, 1]`` with a leading sample
+axis and integer labels (or multi-hot targets for NETtalk). Files are read from a data directory
+that the caller names (``data_dir``), else from the environment variable
+``LAVA_PLASTIC_DATA``; a missing directory or file is a :class:`DataError` naming the variable
+and the expected files. Nothing is downloaded.
+
+Encoders turn values into the engine's input layout ``(batch, time, features)``:
+:func:`direct_current` repeats the value at every step (the papers' "direct coding"),
+:func:`rate_spikes` draws Bernoulli spikes with probability equal to the value, from a seed.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA_ENV_VAR = "LAVA_PLASTIC_DATA"
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+NETTALK_FILE = "nettalk/nettalk_small.npz"
+NMNIST_FILE = "nmnist_small/nmnist_small.npz"
+NMNIST_SHAPE = (2, 34, 34)
+
+
+class DataError(ValueError):
+    """A data file is missing, truncated, corrupt or of the wrong shape."""
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A train/test split. ``train_y``/``test_y`` are int64 class labels, or float32 multi-hot
+    targets of shape ``(n, n_outputs)`` for multi-label data (NETtalk)."""
+
+    name: str
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+    n_classes: int
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.train_x.shape[1:]))
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None, needs: str) -> Path:
+    """The data directory: ``data_dir`` if given, else ``$LAVA_PLASTIC_DATA``.
+
+    ``needs`` describes the files the caller will read, for the error message.
+    """
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_ENV_VAR)
+        if not data_dir:
+            raise DataError(
+                f"no data directory: pass data_dir (--data-dir) or set {DATA_ENV_VAR}; "
+                f"it must contain {needs}"
+            )
+    path = Path(data_dir)
+    if not path.is_dir():
+        raise DataError(f"data directory {str(path)!r} does not exist; it must contain {needs}")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# scikit-learn digits (bundled, needs no data directory)
+# ---------------------------------------------------------------------------------------------
+def load_digits(seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    """scikit-learn's 8x8 digits (1,797 samples, values 0..16 scaled to [0, 1]), split into
+    train and test by a seeded, stratified permutation."""
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    digits = sk_load_digits()
+    x = (digits.data / 16.0).astype(np.float32)
+    y = digits.target.astype(np.int64)
+    train_x, test_x, train_y, test_y = train_test_split(
+        x, y, test_size=test_fraction, random_state=seed, stratify=y
+    )
+    return Dataset("digits", train_x, train_y, test_x, test_y, 10)
+
+
+# ---------------------------------------------------------------------------------------------
+# MNIST (IDX files)
+# ---------------------------------------------------------------------------------------------
+_IDX_DTYPES = {0x08: np.uint8}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (gzipped if its name ends in ``.gz``) into an array.
+
+    Checks the magic number (two zero bytes, type code 0x08 = unsigned byte, number of
+    dimensions) and that the payload holds exactly the product of the header's dimensions.
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{path}: cannot read IDX file ({err})") from err
+    if len(raw) < 4:
+        raise DataError(f"{path}: truncated IDX file ({len(raw)} bytes, no header)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code not in _IDX_DTYPES or ndim == 0:
+        raise DataError(
+            f"{path}: wrong IDX magic number 0x{raw[:4].hex()} (expected 0x000008NN, "
+            "unsigned bytes with NN dimensions)"
+        )
+    header_len = 4 + 4 * ndim
+    if len(raw) < header_len:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_len])
+    expected = int(np.prod(shape))
+    payload = len(raw) - header_len
+    if payload != expected:
+        raise DataError(
+            f"{path}: header says shape {shape} ({expected} values) but the file holds "
+            f"{payload} values ({'truncated' if payload < expected else 'trailing bytes'})"
+        )
+    return np.frombuffer(raw, dtype=_IDX_DTYPES[dtype_code], offset=header_len).reshape(shape)
+
+
+def _find_idx(folder: Path, stem: str) -> Path:
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"MNIST file {stem}[.gz] not found in {folder}; expected the four standard IDX files "
+        f"({', '.join(MNIST_FILES.values())}, gzipped or not) in <data-dir>/mnist/"
+    )
+
+
+def load_mnist(data_dir: str | os.PathLike | None = None) -> Dataset:
+    """MNIST from the four standard IDX files in ``<data_dir>/mnist/``: 60,000 train and
+    10,000 test images, flattened to 784 values in [0, 1]."""
+    root = resolve_data_dir(data_dir, "mnist/ with the four MNIST IDX files")
+    folder = root / "mnist"
+    arrays = {key: read_idx(_find_idx(folder, stem)) for key, stem in MNIST_FILES.items()}
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise DataError(f"MNIST {split} images have shape {images.shape}, expected (n, 28, 28)")
+        if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+            raise DataError(
+                f"MNIST {split}: {labels.shape[0] if labels.ndim else 0} labels for "
+                f"{images.shape[0]} images"
+            )
+        if labels.max(initial=0) > 9:
+            raise DataError(f"MNIST {split} labels hold {labels.max()}, outside 0..9")
+
+    def images(key):
+        return (arrays[key].reshape(arrays[key].shape[0], -1) / np.float32(255.0)).astype(np.float32)
+
+    return Dataset(
+        "mnist",
+        images("train_images"),
+        arrays["train_labels"].astype(np.int64),
+        images("test_images"),
+        arrays["test_labels"].astype(np.int64),
+        10,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# NETtalk
+# ---------------------------------------------------------------------------------------------
+def _load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise DataError(f"{path} not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise DataError(f"{path}: missing arrays {missing}")
+            return {k: npz[k] for k in keys}
+    except (OSError, ValueError, zlib.error, EOFError, zipfile.BadZipFile) as err:
+        if isinstance(err, DataError):
+            raise
+        raise DataError(f"{path}: cannot read ({err})") from err
+
+
+def load_nettalk(data_dir: str | os.PathLike | None = None) -> Dataset:
+    """NETtalk (5,033 train / 500 test): 189 one-hot inputs (7 letters x 27 symbols) and 26
+    multi-hot targets (21 articulatory + 5 stress features), from
+    ``<data_dir>/nettalk/nettalk_small.npz``."""
+    root = resolve_data_dir(data_dir, NETTALK_FILE)
+    arrays = _load_npz(root / NETTALK_FILE, ["train_x", "train_y", "test_x", "test_y"])
+    for split in ("train", "test"):
+        x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
+        if x.ndim != 2 or x.shape[1] != 189 or y.ndim != 2 or y.shape != (x.shape[0], 26):
+            raise DataError(
+                f"NETtalk {split}: x {x.shape} and y {y.shape}, expected (n, 189) and (n, 26)"
+            )
+        if x.max(initial=0) > 1 or y.max(initial=0) > 1:
+            raise DataError(f"NETtalk {split}: values other than 0/1")
+    return Dataset(
+        "nettalk",
+        arrays["train_x"].astype(np.float32),
+        arrays["train_y"].astype(np.float32),
+        arrays["test_x"].astype(np.float32),
+        arrays["test_y"].astype(np.float32),
+        26,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# N-MNIST subset
+# ---------------------------------------------------------------------------------------------
+def bin_events(
+    x: np.ndarray, y: np.ndarray, p: np.ndarray, t_us: np.ndarray, window_us: int, n_bins: int
+) -> np.ndarray:
+    """Count the events of one recording into ``n_bins`` frames of ``window_us`` microseconds:
+    an array ``(n_bins, 2, 34, 34)`` of uint16 counts. Events after the last bin are dropped
+    (the caller chose the duration); events outside the sensor are an error."""
+    if window_us <= 0 or n_bins <= 0:
+        raise ValueError(f"window_us and n_bins must be positive, got {window_us}, {n_bins}")
+    if x.size and (x.max() >= 34 or y.max() >= 34 or p.max() > 1):
+        raise DataError("N-MNIST event outside the 34x34 sensor or polarity other than 0/1")
+    frame = t_us.astype(np.int64) // window_us
+    keep = frame < n_bins
+    frames = np.zeros((n_bins,) + NMNIST_SHAPE, dtype=np.uint16)
+    np.add.at(frames, (frame[keep], p[keep], y[keep], x[keep]), 1)
+    return frames
+
+
+def load_nmnist(
+    data_dir: str | os.PathLike | None = None,
+    window_us: int = 10_000,
+    duration_us: int = 300_000,
+    binary: bool = True,
+) -> Dataset:
+    """The N-MNIST subset (1,000 train / 100 test recordings) from
+    ``<data_dir>/nmnist_small/nmnist_small.npz``, binned into spike frames.
+
+    Inputs have shape ``(n, T, 2, 34, 34)`` with ``T = ceil(duration_us / window_us)``:
+    binary spikes (an event in the window) as float32 if ``binary``, else event counts.
+    """
+    if window_us <= 0 or duration_us <= 0:
+        raise ValueError(
+            f"window_us and duration_us must be positive, got {window_us}, {duration_us}"
+        )
+    n_bins = -(-duration_us // window_us)
+    root = resolve_data_dir(data_dir, NMNIST_FILE)
+    keys = [f"{s}_{k}" for s in ("train", "test") for k in ("x", "y", "p", "t_us", "offsets", "labels")]
+    arrays = _load_npz(root / NMNIST_FILE, keys)
+    splits = {}
+    for split in ("train", "test"):
+        off, labels = arrays[f"{split}_offsets"], arrays[f"{split}_labels"]
+        n_events = arrays[f"{split}_x"].shape[0]
+        if off.ndim != 1 or off.shape[0] != labels.shape[0] + 1 or off[0] != 0 or off[-1] != n_events:
+            raise DataError(
+                f"N-MNIST {split}: offsets {off.shape} do not index {n_events} events of "
+                f"{labels.shape[0]} samples"
+            )
+        if np.any(np.diff(off) < 0):
+            raise DataError(f"N-MNIST {split}: offsets are not non-decreasing")
+        if labels.max(initial=0) > 9:
+            raise DataError(f"N-MNIST {split}: label {labels.max()} outside 0..9")
+        frames = np.stack(
+            [
+                bin_events(
+                    *(arrays[f"{split}_{k}"][off[i] : off[i + 1]] for k in ("x", "y", "p", "t_us")),
+                    window_us,
+                    n_bins,
+                )
+                for i in range(labels.shape[0])
+            ]
+        )
+        splits[split] = ((frames > 0).astype(np.float32) if binary else frames, labels.astype(np.int64))
+    return Dataset("nmnist", *splits["train"], *splits["test"], 10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoders
+# ---------------------------------------------------------------------------------------------
+def _check_unit_interval(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"expected values of shape (batch, features), got {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("input holds NaN or infinite values")
+    if values.size and (values.min() < 0.0 or values.max() > 1.0):
+        raise ValueError(
+            f"input values must lie in [0, 1], got [{values.min()}, {values.max()}]"
+        )
+    return values
+
+
+def direct_current(values: np.ndarray, n_steps: int, payload_scale: int | None = None) -> np.ndarray:
+    """Direct coding: the value at each of ``n_steps`` steps,
+    ``(batch, features) -> (batch, n_steps, features)``.
+
+    For a fixed-point network with a graded first layer pass ``payload_scale``: the values
+    become integer payloads ``round(value * payload_scale)`` (round half to even), e.g. 255
+    for 8-bit pixel payloads.
+    """
+    values = _check_unit_interval(values)
+    if n_steps <= 0:
+        raise ValueError(f"n_steps must be positive, got {n_steps}")
+    current = values.astype(np.float64)
+    if payload_scale is not None:
+        if int(payload_scale) != payload_scale or payload_scale < 1:
+            raise ValueError(f"payload_scale must be a positive integer, got {payload_scale}")
+        current = np.rint(current * payload_scale).astype(np.int64)
+    return np.repeat(current[:, None, :], n_steps, axis=1)
+
+
+def rate_spikes(values: np.ndarray, n_steps: int, seed: int, max_rate: float = 1.0) -> np.ndarray:
+    """Bernoulli rate coding: at each step a feature spikes with probability
+    ``value * max_rate`` (the discrete-time Poisson process), drawn from ``seed``.
+    Returns 0/1 float32 of shape ``(batch, n_steps, features)``."""
+    values = _check_unit_interval(values)
+    if n_steps <= 0:
+        raise ValueError(f"n_steps must be positive, got {n_steps}")
+    if not 0.0 < max_rate <= 1.0:
+        raise ValueError(f"max_rate must be in (0, 1], got {max_rate}")
+    rng = np.random.default_rng(seed)
+    draws = rng.random((values.shape[0], n_steps, values.shape[1]))
+    return (draws < values[:, None, :] * max_rate).astype(np.float32)
+
+
+def load(name: str, data_dir: str | os.PathLike | None = None, seed: int = 0) -> Dataset:
+    """Load a data set by name: ``digits`` (bundled), ``mnist``, ``nettalk`` or ``nmnist``."""
+    if name == "digits":
+        return load_digits(seed=seed)
+    loaders = {"mnist": load_mnist, "nettalk": load_nettalk, "nmnist": load_nmnist}
+    if name not in loaders:
+        raise ValueError(f"unknown dataset {name!r}; choose from digits, {', '.join(loaders)}")
+    return loaders[name](data_dir)

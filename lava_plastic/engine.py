@@ -1,0 +1,259 @@
+"""Batched simulator of feed-forward LIF networks: the Lava graph, batched.
+
+The engine reproduces, sample by sample, the Lava process graph
+
+    source -> Dense(W1) -> LIF1 -> Dense(W2) -> LIF2 -> ...
+
+run with ``Loihi2SimCfg`` and Lava's stock models: ``PyDenseModelFloat`` / ``PyLifModelFloat``
+for ``precision="float"`` and ``PyDenseModelBitAcc`` / ``PyLifModelBitAcc`` for ``"fixed"``.
+It keeps the graph's step order and delays:
+
+* At each time step every Dense first sends what it accumulated at the previous step, then
+  accumulates its current input; so layer ``k`` (1-based) first sees input ``x[:, t]`` at
+  step ``t + k + 1`` (one step of Dense delay per layer). Buffers start empty.
+* Each LIF receives its input, updates ``u`` then ``v`` (the order and arithmetic of
+  :func:`lif_float_step` / :func:`lif_fixed_step`), compares with the threshold, resets
+  spiking voltages to 0 and emits its spikes in the same step.
+
+Float arithmetic is float64 in Lava's order of operations; results equal Lava's to rounding of
+the Dense sums (Lava sums selected weight columns, the engine uses a matrix product).
+Fixed-point arithmetic is bit-exact, including Lava's int32 message overflow, the 24-bit
+current wrap and the voltage saturation; the parity tests (``tests/test_parity_lava.py``)
+check spikes and integer ``u``, ``v`` at every step against Lava.
+
+Each sample starts from rest (``u = v = 0``, nothing in flight). A Lava graph of stock LIFs
+does the same for a single sample; :class:`lava_plastic.processes.sample_lif.process.SampleLIF`
+does it for a stream of samples in one ``run()``, by calling :func:`lif_float_step` and
+:func:`lif_fixed_step` themselves.
+
+Everything here is a pure function over arrays with a leading batch axis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lava_plastic import fixed_point as fp
+from lava_plastic.network import LIFLayer, LIFNetwork
+
+
+# ---------------------------------------------------------------------------------------------
+# Dense
+# ---------------------------------------------------------------------------------------------
+def exact_int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for integer-valued arrays, exactly, as int64.
+
+    Uses a BLAS float product when every partial sum is an integer that the float type holds
+    exactly (below ``2**24`` for float32, ``2**53`` for float64), else numpy's int64 product.
+    """
+    inner = a.shape[-1]
+    bound = float(np.max(np.abs(a), initial=0)) * float(np.max(np.abs(b), initial=0)) * inner
+    if bound < 2**24:
+        return (a.astype(np.float32) @ b.astype(np.float32)).astype(np.int64)
+    if bound < 2**53:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    return a.astype(np.int64) @ b.astype(np.int64)
+
+
+def dense_float(weights: np.ndarray, s_in: np.ndarray, graded: bool) -> np.ndarray:
+    """``PyDenseModelFloat``: ``W @ s`` for graded input, else the sum of the weight columns
+    of the inputs that spiked. ``s_in`` is ``(batch, n_in)``; returns ``(batch, n_out)``."""
+    s = s_in if graded else (s_in != 0)
+    return s.astype(np.float64) @ weights.T
+
+
+def dense_fixed(weights_q: np.ndarray, s_in: np.ndarray, weight_exp: int, graded: bool) -> np.ndarray:
+    """``PyDenseModelBitAcc`` with already quantized weights (:func:`fixed_point.quantize_weights`).
+
+    The int32 accumulator wraps modulo ``2**32``; the result is shifted by ``weight_exp``
+    (left, or an arithmetic right shift that floors) in int32, as Lava does.
+    """
+    s = s_in if graded else (s_in != 0)
+    acc = fp.wrap(exact_int_matmul(s, weights_q.T), fp.MESSAGE_BITS)
+    return fp.wrap(fp.shift_by_exponent(acc, weight_exp), fp.MESSAGE_BITS)
+
+
+# ---------------------------------------------------------------------------------------------
+# LIF
+# ---------------------------------------------------------------------------------------------
+def lif_float_step(u, v, a_in, du, dv, vth, bias):
+    """``PyLifModelFloat``: ``u = u(1-du) + a``, ``v = v(1-dv) + u + bias``, spike where
+    ``v > vth``, spiking ``v`` reset to 0. Returns ``(u, v, spikes)``."""
+    u = u * (1 - du)
+    u = u + a_in
+    v = v * (1 - dv) + u + bias
+    spikes = v > vth
+    return u, np.where(spikes, 0.0, v), spikes
+
+
+def lif_fixed_step(u, v, a_in, du, dv, vth_scaled, bias_scaled):
+    """``PyLifModelBitAcc``, bit-exact. All arguments int64 arrays; ``vth_scaled`` is
+    ``vth << 6`` and ``bias_scaled`` is ``bias_mant`` shifted by ``bias_exp``.
+
+    1. ``u = decay(u, du + 1) + wrap32(a << 6)``, summed in int32, then Lava's single 24-bit
+       wrap (:func:`fixed_point.wrap_once`).
+    2. ``v = decay(v, dv) + u + bias`` in int32, saturated to +-(2**23 - 1).
+    3. Spike where ``v > vth << 6``; spiking ``v`` set to 0 (``u`` keeps its value).
+    """
+    act = fp.wrap(np.asarray(a_in, dtype=np.int64) << fp.ACT_SHIFT, fp.MESSAGE_BITS)
+    u = fp.wrap_once(fp.wrap(fp.decay(u, du, offset=1) + act, fp.MESSAGE_BITS), fp.UV_BITS)
+    v = fp.saturate(fp.wrap(fp.decay(v, dv) + u + bias_scaled, fp.MESSAGE_BITS), fp.UV_BITS)
+    spikes = v > vth_scaled
+    return u, np.where(spikes, 0, v), spikes
+
+
+def fixed_bias(bias_mant, bias_exp) -> np.ndarray:
+    """Effective fixed-point bias: the 13-bit mantissa shifted by the 3-bit exponent."""
+    return fp.shift_by_exponent(fp.as_int(bias_mant), fp.as_int(bias_exp))
+
+
+def fixed_threshold(vth) -> np.ndarray:
+    """Effective fixed-point threshold: the 17-bit ``vth`` MSB-aligned to the 24-bit voltage."""
+    return fp.as_int(vth) << fp.VTH_SHIFT
+
+
+# ---------------------------------------------------------------------------------------------
+# Network
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class LayerConstants:
+    """What a layer's models compute once before the first step: effective weights (quantized
+    in fixed point), effective bias and threshold, in the arithmetic's own dtype."""
+
+    weights: np.ndarray
+    du: float | int
+    dv: float | int
+    vth: float | int
+    bias: np.ndarray
+    weight_exp: int
+    graded: bool
+
+
+def layer_constants(layer: LIFLayer, precision: str) -> LayerConstants:
+    if precision == "fixed":
+        return LayerConstants(
+            weights=fp.quantize_weights(layer.weights, layer.num_weight_bits),
+            du=int(layer.du),
+            dv=int(layer.dv),
+            vth=fixed_threshold(layer.vth),
+            bias=fixed_bias(layer.bias_mant_vector(), layer.bias_exp_vector()),
+            weight_exp=int(layer.weight_exp),
+            graded=layer.graded_input,
+        )
+    return LayerConstants(
+        weights=np.asarray(layer.weights, dtype=np.float64),
+        du=float(layer.du),
+        dv=float(layer.dv),
+        vth=float(layer.vth),
+        bias=np.asarray(layer.bias_mant_vector(), dtype=np.float64),
+        weight_exp=0,
+        graded=layer.graded_input,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkState:
+    """Per-layer ``u``, ``v`` and Dense buffer ``a`` (what the Dense sends next step), each
+    ``(batch, n_out)``."""
+
+    u: tuple[np.ndarray, ...]
+    v: tuple[np.ndarray, ...]
+    a: tuple[np.ndarray, ...]
+
+
+def rest_state(net: LIFNetwork, batch: int) -> NetworkState:
+    """All neurons at rest and no input in flight."""
+    dtype = np.int64 if net.precision == "fixed" else np.float64
+    zeros = tuple(np.zeros((batch, layer.n_out), dtype=dtype) for layer in net.layers)
+    return NetworkState(zeros, zeros, zeros)
+
+
+def network_step(
+    precision: str, consts: tuple[LayerConstants, ...], state: NetworkState, x_t: np.ndarray
+) -> tuple[NetworkState, tuple[np.ndarray, ...]]:
+    """One time step of the whole graph. Returns the new state and each layer's spikes."""
+    fixed = precision == "fixed"
+    us, vs, bufs, spikes = [], [], [], []
+    layer_in = x_t
+    for c, u, v, a_in in zip(consts, state.u, state.v, state.a):
+        if fixed:
+            bufs.append(dense_fixed(c.weights, layer_in, c.weight_exp, c.graded))
+            u, v, s = lif_fixed_step(u, v, a_in, c.du, c.dv, c.vth, c.bias)
+        else:
+            bufs.append(dense_float(c.weights, layer_in, c.graded))
+            u, v, s = lif_float_step(u, v, a_in, c.du, c.dv, c.vth, c.bias)
+        us.append(u)
+        vs.append(v)
+        spikes.append(s)
+        layer_in = s
+    return NetworkState(tuple(us), tuple(vs), tuple(bufs)), tuple(spikes)
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Per layer: ``spikes`` (bool), and if recorded ``u``, ``v``, each ``(batch, time, n)``."""
+
+    spikes: tuple[np.ndarray, ...]
+    u: tuple[np.ndarray, ...] | None
+    v: tuple[np.ndarray, ...] | None
+    final_state: NetworkState
+
+
+def check_input(net: LIFNetwork, x: np.ndarray) -> np.ndarray:
+    """Validate engine input ``(batch, time, features)`` for ``net``; returns it as an array
+    of the arithmetic's dtype."""
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"input must have shape (batch, time, features), got {x.shape}")
+    if x.shape[2] != net.n_inputs:
+        raise ValueError(f"input has {x.shape[2]} features but the network expects {net.n_inputs}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"input has no samples or no time steps: shape {x.shape}")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        raise ValueError("input holds NaN or infinite values")
+    if not net.layers[0].graded_input:
+        if not np.all((x == 0) | (x == 1)):
+            raise ValueError(
+                "input to a binary (spike) layer must be 0/1; set graded_input=True on the "
+                "first layer for graded values"
+            )
+    if net.precision == "fixed":
+        x = fp.as_int(x)
+        limit = 2 ** (fp.GRADED_PAYLOAD_BITS - 1)
+        if x.size and (x.min() < -limit or x.max() >= limit):
+            raise ValueError(
+                f"graded fixed-point input must fit {fp.GRADED_PAYLOAD_BITS} signed bits, "
+                f"got [{x.min()}, {x.max()}]"
+            )
+        return x
+    return x.astype(np.float64)
+
+
+def simulate(
+    net: LIFNetwork, x: np.ndarray, record_state: bool = True, state: NetworkState | None = None
+) -> Trace:
+    """Run ``net`` on input ``x`` of shape ``(batch, time, features)`` (spikes, or graded
+    values for a graded first layer; integers in fixed point), starting from ``state`` (rest
+    by default). Returns spikes (and ``u``, ``v`` if ``record_state``) for every step."""
+    x = check_input(net, x)
+    consts = tuple(layer_constants(layer, net.precision) for layer in net.layers)
+    if state is None:
+        state = rest_state(net, x.shape[0])
+    n_steps = x.shape[1]
+    spikes = [np.zeros((x.shape[0], n_steps, layer.n_out), dtype=bool) for layer in net.layers]
+    u_rec = [np.zeros_like(s, dtype=state.u[0].dtype) for s in spikes] if record_state else None
+    v_rec = [np.zeros_like(s, dtype=state.v[0].dtype) for s in spikes] if record_state else None
+    for t in range(n_steps):
+        state, s_t = network_step(net.precision, consts, state, x[:, t])
+        for k, s in enumerate(s_t):
+            spikes[k][:, t] = s
+            if record_state:
+                u_rec[k][:, t] = state.u[k]
+                v_rec[k][:, t] = state.v[k]
+    return Trace(
+        tuple(spikes),
+        tuple(u_rec) if record_state else None,
+        tuple(v_rec) if record_state else None,
+        state,
+    )

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Creates .venv with CPython 3.10 (Lava 0.10 supports nothing else) and installs
+# lava-plastic with all its dependencies. Idempotent: when pyproject.toml has not
+# changed since the last successful install, it returns in well under a second.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+stamp="$venv/.lava-plastic-installed"
+
+find_python310() {
+    local candidate
+    for candidate in "${LAVA_PLASTIC_PYTHON:-}" python3.10 \
+        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python3.10; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+want="$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    exit 0
+fi
+
+if ! py="$(find_python310)"; then
+    cat >&2 <<'MSG'
+lava-plastic: no CPython 3.10 interpreter found.
+Lava (lava-nc 0.10.0, lava-dl 0.6.0) installs only on Python 3.10. Get one, e.g.
+    pyenv install 3.10.13        (then it is found under ~/.pyenv/versions/)
+    apt-get install python3.10 python3.10-venv
+or point LAVA_PLASTIC_PYTHON at a python3.10 executable, and run this again.
+MSG
+    exit 1
+fi
+
+if [ ! -x "$venv/bin/python" ] ||
+    ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+    rm -rf "$venv"
+    echo "lava-plastic: creating .venv with $py" >&2
+    "$py" -m venv "$venv"
+fi
+echo "lava-plastic: installing the project and its dependencies into .venv (first time: a few minutes)" >&2
+# This machine's pip configuration names local package folders that may be absent; pip
+# warns about each of them. Those warnings are dropped, everything else is shown.
+quiet_pip() {
+    "$venv/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
+}
+quiet_pip install --quiet --upgrade "pip<25"
+quiet_pip install --quiet -e "$root[test]"
+echo "$want" > "$stamp"
