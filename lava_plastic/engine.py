@@ -41,21 +41,6 @@ from lava_plastic.network import LIFLayer, LIFNetwork
 # ---------------------------------------------------------------------------------------------
 # Dense
 # ---------------------------------------------------------------------------------------------
-def exact_int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for integer-valued arrays, exactly, as int64.
-
-    Uses a BLAS float product when every partial sum is an integer that the float type holds
-    exactly (below ``2**24`` for float32, ``2**53`` for float64), else numpy's int64 product.
-    """
-    inner = a.shape[-1]
-    bound = float(np.max(np.abs(a), initial=0)) * float(np.max(np.abs(b), initial=0)) * inner
-    if bound < 2**24:
-        return (a.astype(np.float32) @ b.astype(np.float32)).astype(np.int64)
-    if bound < 2**53:
-        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
-    return a.astype(np.int64) @ b.astype(np.int64)
-
-
 def dense_float(weights: np.ndarray, s_in: np.ndarray, graded: bool) -> np.ndarray:
     """``PyDenseModelFloat``: ``W @ s`` for graded input, else the sum of the weight columns
     of the inputs that spiked. ``s_in`` is ``(batch, n_in)``; returns ``(batch, n_out)``."""
@@ -70,7 +55,7 @@ def dense_fixed(weights_q: np.ndarray, s_in: np.ndarray, weight_exp: int, graded
     (left, or an arithmetic right shift that floors) in int32, as Lava does.
     """
     s = s_in if graded else (s_in != 0)
-    acc = fp.wrap(exact_int_matmul(s, weights_q.T), fp.MESSAGE_BITS)
+    acc = fp.wrap(fp.exact_int_matmul(s, weights_q.T), fp.MESSAGE_BITS)
     return fp.wrap(fp.shift_by_exponent(acc, weight_exp), fp.MESSAGE_BITS)
 
 

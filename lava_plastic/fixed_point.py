@@ -150,3 +150,18 @@ def quantize_weights(weights: np.ndarray, num_weight_bits: int = WEIGHT_BITS) ->
     if mode == SIGN_INHIBITORY:
         return -((-clipped >> drop) << drop)
     return (clipped >> drop) << drop
+
+
+def exact_int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for integer-valued arrays, exactly, as int64.
+
+    Uses a BLAS float product when every partial sum is an integer that the float type holds
+    exactly (below ``2**24`` for float32, ``2**53`` for float64), else numpy's int64 product.
+    """
+    inner = a.shape[-1]
+    bound = float(np.max(np.abs(a), initial=0)) * float(np.max(np.abs(b), initial=0)) * inner
+    if bound < 2**24:
+        return (a.astype(np.float32) @ b.astype(np.float32)).astype(np.int64)
+    if bound < 2**53:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    return a.astype(np.int64) @ b.astype(np.int64)
