@@ -62,30 +62,48 @@ def dense_fixed(weights_q: np.ndarray, s_in: np.ndarray, weight_exp: int, graded
 # ---------------------------------------------------------------------------------------------
 # LIF
 # ---------------------------------------------------------------------------------------------
-def lif_float_step(u, v, a_in, du, dv, vth, bias):
-    """``PyLifModelFloat``: ``u = u(1-du) + a``, ``v = v(1-dv) + u + bias``, spike where
-    ``v > vth``, spiking ``v`` reset to 0. Returns ``(u, v, spikes)``."""
+def lif_float_integrate(u, v, a_in, du, dv, bias):
+    """``PyLifModelFloat`` sub-threshold update: ``u = u(1-du) + a``, ``v = v(1-dv) + u + bias``.
+    Returns ``(u, v)`` with ``v`` before the threshold test."""
     u = u * (1 - du)
     u = u + a_in
     v = v * (1 - dv) + u + bias
-    spikes = v > vth
-    return u, np.where(spikes, 0.0, v), spikes
+    return u, v
 
 
-def lif_fixed_step(u, v, a_in, du, dv, vth_scaled, bias_scaled):
-    """``PyLifModelBitAcc``, bit-exact. All arguments int64 arrays; ``vth_scaled`` is
-    ``vth << 6`` and ``bias_scaled`` is ``bias_mant`` shifted by ``bias_exp``.
+def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled):
+    """``PyLifModelBitAcc`` sub-threshold update, bit-exact. All arguments int64 arrays;
+    ``bias_scaled`` is ``bias_mant`` shifted by ``bias_exp`` (:func:`fixed_bias`).
 
     1. ``u = decay(u, du + 1) + wrap32(a << 6)``, summed in int32, then Lava's single 24-bit
        wrap (:func:`fixed_point.wrap_once`).
     2. ``v = decay(v, dv) + u + bias`` in int32, saturated to +-(2**23 - 1).
-    3. Spike where ``v > vth << 6``; spiking ``v`` set to 0 (``u`` keeps its value).
     """
     act = fp.wrap(np.asarray(a_in, dtype=np.int64) << fp.ACT_SHIFT, fp.MESSAGE_BITS)
     u = fp.wrap_once(fp.wrap(fp.decay(u, du, offset=1) + act, fp.MESSAGE_BITS), fp.UV_BITS)
     v = fp.saturate(fp.wrap(fp.decay(v, dv) + u + bias_scaled, fp.MESSAGE_BITS), fp.UV_BITS)
-    spikes = v > vth_scaled
-    return u, np.where(spikes, 0, v), spikes
+    return u, v
+
+
+def fire(v, vth):
+    """Spike where ``v > vth`` (``vth << 6`` in fixed point); spiking ``v`` is reset to 0 and
+    ``u`` keeps its value. Returns ``(v, spikes)``."""
+    spikes = v > vth
+    return np.where(spikes, 0, v), spikes
+
+
+def lif_float_step(u, v, a_in, du, dv, vth, bias):
+    """One ``PyLifModelFloat`` step. Returns ``(u, v, spikes)``."""
+    u, v = lif_float_integrate(u, v, a_in, du, dv, bias)
+    v, spikes = fire(v, vth)
+    return u, v, spikes
+
+
+def lif_fixed_step(u, v, a_in, du, dv, vth_scaled, bias_scaled):
+    """One ``PyLifModelBitAcc`` step (``vth_scaled`` is ``vth << 6``). Returns ``(u, v, spikes)``."""
+    u, v = lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled)
+    v, spikes = fire(v, vth_scaled)
+    return u, v, spikes
 
 
 def fixed_bias(bias_mant, bias_exp) -> np.ndarray:

@@ -1,0 +1,64 @@
+"""The DRTP paper's own non-spiking setting: tanh hidden layers, a sigmoid output layer and a
+binary cross-entropy loss (drtp.txt, section 4, Table 1 "FC1-500"), trained with the DRTP
+directions of :mod:`lava_plastic.rules.drtp` and an optimiser of :mod:`lava_plastic.optim`.
+
+With biases: ``z_k = W_k y_{k-1} + b_k`` and the bias directions of Algorithm 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lava_plastic.rules import drtp
+
+
+@dataclass(frozen=True, eq=False)
+class ANNParams:
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+
+
+def init_ann(sizes: tuple[int, ...], seed: int) -> ANNParams:
+    """He-uniform weights (as the paper), zero biases."""
+    rng = np.random.default_rng([seed, 0xA])
+    weights = tuple(drtp.he_uniform(rng, (n_out, n_in), fan_in=n_in)
+                    for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    return ANNParams(weights, tuple(np.zeros(w.shape[0]) for w in weights))
+
+
+def forward(params: ANNParams, x: np.ndarray):
+    """Returns the list of layer outputs ``y_0 = x, y_1, ..., y_K`` and hidden pre-activations."""
+    ys, zs = [x], []
+    for k, (w, b) in enumerate(zip(params.weights, params.biases)):
+        z = ys[-1] @ w.T + b
+        zs.append(z)
+        last = k == len(params.weights) - 1
+        ys.append(1.0 / (1.0 + np.exp(-z)) if last else np.tanh(z))
+    return ys, zs
+
+
+def drtp_directions(rule: drtp.DRTP, bs, params: ANNParams, x, y_star):
+    """Algorithm 1's update directions (weights then biases), summed over the batch; the output
+    layer's already carries the 1/C factor."""
+    ys, zs = forward(params, x)
+    n_layers = len(params.weights)
+    dirs_w, dirs_b = [], []
+    for k in range(n_layers):
+        if k < n_layers - 1:
+            delta = drtp.hidden_delta(drtp.modulation(y_star, bs[k]), 1.0 - ys[k + 1] ** 2)
+        else:
+            delta = drtp.output_delta(y_star, ys[k + 1]) / rule.n_classes
+        dirs_w.append(drtp.accumulate(np.zeros_like(params.weights[k]), delta, ys[k], fixed=False))
+        dirs_b.append(delta.sum(axis=0))
+    return tuple(dirs_w) + tuple(dirs_b), ys[-1]
+
+
+def bce(y: np.ndarray, y_star: np.ndarray) -> float:
+    y = np.clip(y, 1e-12, 1 - 1e-12)
+    return float(-np.mean(y_star * np.log(y) + (1 - y_star) * np.log(1 - y)))
+
+
+def predict(params: ANNParams, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    return np.concatenate([forward(params, x[i : i + batch])[0][-1].argmax(axis=1)
+                           for i in range(0, len(x), batch)])

@@ -1,0 +1,59 @@
+"""Optimisers as small frozen values (in the style of optax): ``init(params) -> state`` and
+``step(direction, state) -> (delta, state)``.
+
+A learning rule produces an *ascent direction* per weight matrix (DRTP's ``(B^T y*) x^T`` and
+``(y* - y) x^T``: Algorithm 1 adds ``eta`` times it). ``SGD`` is Algorithm 1 itself, the on-chip
+rule; ``Adam`` is what the DRTP paper trains MNIST with (section 4: "Adam with default
+parameters"). Per-layer learning rates are given as scales of each direction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SGD:
+    """``delta = lr * direction``."""
+
+    lr: float
+
+    def init(self, params):
+        return ()
+
+    def step(self, directions, state):
+        return tuple(self.lr * d for d in directions), state
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (Kingma & Ba) on the ascent direction, default betas and eps."""
+
+    lr: float
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+
+    def init(self, params):
+        zeros = tuple(np.zeros_like(p, dtype=np.float64) for p in params)
+        return (0, zeros, zeros)
+
+    def step(self, directions, state):
+        count, m, v = state
+        count += 1
+        m = tuple(self.b1 * mi + (1 - self.b1) * d for mi, d in zip(m, directions))
+        v = tuple(self.b2 * vi + (1 - self.b2) * d * d for vi, d in zip(v, directions))
+        c1, c2 = 1 - self.b1**count, 1 - self.b2**count
+        deltas = tuple(self.lr * (mi / c1) / (np.sqrt(vi / c2) + self.eps) for mi, vi in zip(m, v))
+        return deltas, (count, m, v)
+
+
+def make_optimizer(name: str, lr: float):
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning rate must be positive, got {lr}")
+    if name == "sgd":
+        return SGD(lr)
+    if name == "adam":
+        return Adam(lr)
+    raise ValueError(f"unknown optimizer {name!r}; choose sgd or adam")

@@ -1,0 +1,1 @@
+"""Learning rules: pure functions over arrays with a leading batch axis."""
