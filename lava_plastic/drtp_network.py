@@ -109,6 +109,10 @@ class DRTPNetwork:
             raise ValueError(f"learning rate {lr} gives an accumulator shift {shift} outside [0, 40]")
         return shift
 
+    def width_shift(self, rule: drtp.DRTP) -> int:
+        """log2 of the surrogate half-width in voltage-register units."""
+        return drtp.surrogate_width_shift(self.vth << fp.VTH_SHIFT, rule.psi_width)
+
     def with_precision(self, precision: str) -> "DRTPNetwork":
         return DRTPNetwork(self.sizes, self.n_steps, precision, self.du, self.dv,
                            self.vth_bits, self.weight_bits, self.input_bits)
@@ -173,15 +177,22 @@ class NeuronParams:
     psi_width: float | int  # float: half-width in v units; fixed: log2 of it (a shift)
 
 
-def neuron_params(net: DRTPNetwork, rule: drtp.DRTP, k: int) -> NeuronParams:
-    vth_scaled = net.vth << fp.VTH_SHIFT
-    width_shift = drtp.surrogate_width_shift(vth_scaled, rule.psi_width)
-    output = k == net.n_layers - 1
-    if net.fixed:
-        return NeuronParams(True, output, net.du, net.dv, vth_scaled, width_shift)
-    unit = 2**fp.VTH_SHIFT  # float v = fixed v / 64
-    return NeuronParams(False, output, (net.du + 1) / fp.DECAY_UNITY, net.dv / fp.DECAY_UNITY,
-                        float(net.vth), 2.0**width_shift / unit)
+def neuron_params(fixed: bool, output: bool, du: int, dv: int, vth_bits: int,
+                  width_shift: int) -> NeuronParams:
+    """A layer's constants from its fixed-point description (Loihi decays, threshold
+    ``2**vth_bits``, surrogate half-width ``2**width_shift`` in voltage-register units), in
+    fixed-point units or, for float, their limit: decays as fractions, ``v`` divided by 64."""
+    vth_scaled = 2**vth_bits << fp.VTH_SHIFT
+    if fixed:
+        return NeuronParams(True, output, du, dv, vth_scaled, width_shift)
+    unit = 2**fp.VTH_SHIFT
+    return NeuronParams(False, output, (du + 1) / fp.DECAY_UNITY, dv / fp.DECAY_UNITY,
+                        float(2**vth_bits), 2.0**width_shift / unit)
+
+
+def layer_neuron_params(net: DRTPNetwork, rule: drtp.DRTP, k: int) -> NeuronParams:
+    return neuron_params(net.fixed, k == net.n_layers - 1, net.du, net.dv, net.vth_bits,
+                         net.width_shift(rule))
 
 
 def neuron_step(p: NeuronParams, u, v, a_in, m):
@@ -243,7 +254,7 @@ def run_batch(net: DRTPNetwork, rule: drtp.DRTP, weights, ms, x_payload, y_star,
     (the synapses' ``acc``), else ``None``."""
     batch = x_payload.shape[0]
     dtype = np.int64 if net.fixed else np.float64
-    nps = [neuron_params(net, rule, k) for k in range(net.n_layers)]
+    nps = [layer_neuron_params(net, rule, k) for k in range(net.n_layers)]
     sps = [synapse_params(net, rule, k) for k in range(net.n_layers)]
     mods = [drtp.modulation(y_star, m) for m in ms] + [y_star]
     u = [np.zeros((batch, n), dtype) for n in net.sizes[1:]]

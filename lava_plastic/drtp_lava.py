@@ -1,0 +1,136 @@
+"""A :class:`~lava_plastic.drtp_network.DRTPNetwork` as a Lava process graph that learns.
+
+::
+
+    SampleSource.s_out ──> DRTPDense_1 ──> DRTPLIF_1 ──> DRTPDense_2 ──> ... ──> DRTPLIF_K ──> SpikeCounter
+         │                     ^   delta_out │                                     │
+         │ label_out           └─────────────┘                                     │
+         ├──> Dense(B_1) ──> DRTPLIF_1.mod_in      (one Dense(B_k) per hidden layer)
+         └──> Dense(I)   ──> DRTPLIF_K.mod_in      (the output layer's target)
+
+The source holds the training samples followed by the test samples; ``cursor`` Vars select
+which part is presented. Training runs many samples inside one ``run()``; evaluation sets every
+synapse's ``learning`` Var to 0 first. Models are found by Lava's standard discovery with
+``Loihi2SimCfg(select_tag="floating_pt" | "fixed_pt")``. :class:`LavaDRTP` stops its runtime when
+its ``with`` block ends, also on errors.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.run_conditions import RunSteps
+from lava.proc.dense.process import Dense
+
+from lava_plastic.drtp_network import DRTPNetwork, encode_input, modulation_weights
+from lava_plastic.lava_graph import run_config
+from lava_plastic.processes.drtp_dense.process import DRTPDense
+from lava_plastic.processes.drtp_lif.process import DRTPLIF
+from lava_plastic.processes.sample_source.process import SampleSource
+from lava_plastic.processes.spike_counter.process import SpikeCounter
+from lava_plastic.rules import drtp
+
+
+def projection_dense(net: DRTPNetwork, m: np.ndarray, name: str) -> Dense:
+    """A stock Dense carrying ``y* -> m^T y*`` (``m``: ``(C, n)`` in third-factor units).
+
+    Fixed point: a bit-accurate Dense keeps only even mixed-sign weights, so it holds ``2 m``
+    with ``weight_exp = -1``; the sum of even numbers halves exactly, giving ``m^T y*``.
+    """
+    if net.fixed:
+        return Dense(weights=2 * m.T.astype(np.int64), weight_exp=-1, num_weight_bits=8, name=name)
+    return Dense(weights=m.T, name=name)
+
+
+class LavaDRTP:
+    """Builds the graph and drives it: ``train_epoch()``, ``evaluate()``, ``weights()``.
+
+    Use as a context manager (or call :meth:`stop`): the runtime is stopped on exit.
+    """
+
+    def __init__(self, net: DRTPNetwork, rule: drtp.DRTP, weights, bs, train_x, train_y,
+                 test_x=None, test_y=None):
+        if rule.n_classes != net.n_classes:
+            raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
+        test_x = train_x[:0] if test_x is None else test_x
+        test_y = train_y[:0] if test_y is None else test_y
+        drtp.one_hot(np.concatenate([train_y, test_y]), net.n_classes)  # validates labels
+        self.net, self.rule = net, rule
+        self.n_train, self.n_test = len(train_x), len(test_x)
+        data = np.concatenate([encode_input(net, train_x), encode_input(net, test_x)])
+        labels = np.concatenate([train_y, test_y]).astype(np.int64)
+        steps = net.n_steps
+        self.source = SampleSource(data=data, labels=labels, n_classes=net.n_classes,
+                                   sample_steps=steps, name="source")
+        self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
+                                    sample_steps=steps, name="readout")
+        ms = modulation_weights(net, bs)
+        self.synapses, self.neurons = [], []
+        port = self.source.s_out
+        for k in range(net.n_layers):
+            output = k == net.n_layers - 1
+            syn = DRTPDense(weights=np.asarray(weights[k]), weight_exp=net.weight_exp(k),
+                            graded=k == 0, lr_shift=net.lr_shift(rule, k), seed=rule.seed,
+                            layer=k, sample_steps=steps, name=f"drtp_dense{k}")
+            lif = DRTPLIF(shape=(net.sizes[k + 1],), sample_steps=steps, du=net.du, dv=net.dv,
+                          vth_bits=net.vth_bits, width_shift=net.width_shift(rule),
+                          output=output, name=f"drtp_lif{k}")
+            target = np.eye(net.n_classes, dtype=np.int64) if output else ms[k]
+            proj = projection_dense(net, target, name=f"target{k}")
+            port.connect(syn.s_in)
+            syn.a_out.connect(lif.a_in)
+            lif.delta_out.connect(syn.delta_in)
+            self.source.label_out.connect(proj.s_in)
+            proj.a_out.connect(lif.mod_in)
+            port = lif.s_out
+            self.synapses.append(syn)
+            self.neurons.append(lif)
+        port.connect(self.counter.s_in)
+        self.run_cfg = run_config(net.precision)
+        self.epochs_run = 0
+
+    # -- driving the graph --------------------------------------------------------------------
+    def _assign(self, var, value: int):
+        """Set a one-element Var: its initial value before the first run (Lava can set Vars
+        only in a started runtime), else through the runtime."""
+        if self.source.runtime is None:
+            var.init = np.array([value])
+        else:
+            var.set(np.array([value]))
+
+    def _present(self, start: int, n_samples: int, learning: bool):
+        for proc in (self.source, self.counter):
+            self._assign(proc.cursor, start)
+        for syn in self.synapses:
+            self._assign(syn.learning, int(learning))
+        self.source.run(condition=RunSteps(num_steps=n_samples * self.net.n_steps),
+                        run_cfg=self.run_cfg)
+
+    def counts(self, start: int, n_samples: int) -> np.ndarray:
+        return np.asarray(self.counter.counts.get())[start : start + n_samples].astype(np.int64)
+
+    def train_epoch(self) -> np.ndarray:
+        """Present every training sample once, in order, learning on. Returns their output
+        spike counts (seen while learning)."""
+        self._present(0, self.n_train, learning=True)
+        self.epochs_run += 1
+        return self.counts(0, self.n_train)
+
+    def evaluate(self) -> np.ndarray:
+        """Present every test sample once with learning off. Returns their output spike counts."""
+        if self.n_test == 0:
+            raise ValueError("no test samples were given")
+        self._present(self.n_train, self.n_test, learning=False)
+        return self.counts(self.n_train, self.n_test)
+
+    def weights(self) -> tuple[np.ndarray, ...]:
+        dtype = np.int64 if self.net.fixed else np.float64
+        return tuple(np.asarray(s.weights.get()).astype(dtype) for s in self.synapses)
+
+    def stop(self):
+        if self.source.runtime is not None:
+            self.source.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

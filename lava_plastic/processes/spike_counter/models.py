@@ -1,0 +1,37 @@
+"""ProcessModels of :class:`SpikeCounter` (counts are integers in both precisions)."""
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from lava_plastic.processes.spike_counter.process import SpikeCounter
+
+
+class _SpikeCounterModel(PyLoihiProcessModel):
+    counts: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    cursor: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    current: np.ndarray = LavaPyType(np.ndarray, np.int32)
+
+    def run_spk(self):
+        spikes = self.s_in.recv()
+        if (self.time_step - 1) % self.proc_params["sample_steps"] == 0:
+            self.current[0] = self.cursor[0]
+            self.cursor[0] = (self.cursor[0] + 1) % self.counts.shape[0]
+        self.counts[int(self.current[0])] += (spikes != 0).astype(np.int32)
+
+
+@implements(proc=SpikeCounter, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PySpikeCounterModelFloat(_SpikeCounterModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+
+
+@implements(proc=SpikeCounter, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PySpikeCounterModelFixed(_SpikeCounterModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
