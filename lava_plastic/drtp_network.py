@@ -311,20 +311,20 @@ class TrainState:
     n_updates: int
 
 
-def train_epoch(net, rule, state: TrainState, ms, x, labels, batch_size: int, optimizer, rng):
-    """One pass over ``(x, labels)`` in an order drawn from ``rng``. ``optimizer``: ``None``
+def train_epoch(net, rule, state: TrainState, ms, x, labels, batch_size: int, optimizer, order):
+    """One pass over ``(x, labels)`` in the sample ``order`` given. ``optimizer``: ``None``
     for the on-chip rule (:func:`apply_update` per batch, the summed update of the batch's
     samples), or an :mod:`lava_plastic.optim` value (float only) fed with ``acc * 2**-lr_shift``.
-    Returns the new state and the training accuracy of the pass (counts seen while learning)."""
-    order = rng.permutation(len(x))
+    Returns the new state and the output spike counts of every sample, seen while learning, in
+    the rows of ``x``."""
+    order = np.asarray(order)
     sps = [synapse_params(net, rule, k) for k in range(net.n_layers)]
     weights, opt_state, n_updates = list(state.weights), state.opt_state, state.n_updates
-    correct = 0
+    seen = np.zeros((len(x), net.n_classes), dtype=np.int64)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
         y_star = drtp.one_hot(labels[idx], net.n_classes)
-        counts, accs = run_batch(net, rule, weights, ms, encode_input(net, x[idx]), y_star, learn=True)
-        correct += int(np.sum(counts.argmax(axis=1) == labels[idx]))
+        seen[idx], accs = run_batch(net, rule, weights, ms, encode_input(net, x[idx]), y_star, learn=True)
         if optimizer is None:
             weights = [apply_update(p, w, a, n_updates) for p, w, a in zip(sps, weights, accs)]
         else:
@@ -332,7 +332,7 @@ def train_epoch(net, rule, state: TrainState, ms, x, labels, batch_size: int, op
             steps, opt_state = optimizer.step(directions, opt_state)
             weights = [w + s for w, s in zip(weights, steps)]
         n_updates += 1
-    return TrainState(tuple(weights), opt_state, n_updates), correct / len(x)
+    return TrainState(tuple(weights), opt_state, n_updates), seen
 
 
 def make_optimizer_for(net: DRTPNetwork, name: str, lr: float):
