@@ -205,3 +205,36 @@ def update_fixed(weights: np.ndarray, acc: np.ndarray, lr_shift: int, noise: np.
     expected update is exact. Weights saturate at [-128, 127]."""
     step = (np.asarray(acc, dtype=np.int64) + noise) >> lr_shift
     return np.clip(weights + step, PLASTIC_WEIGHT_MIN, PLASTIC_WEIGHT_MAX)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lava's learning engine (Loihi3FLearningRule)
+# ---------------------------------------------------------------------------------------------
+TRACE_BITS = 7
+"""Loihi's learning-engine traces (y1..y3, x1, x2) are 7-bit unsigned."""
+
+
+def third_factor_traces(delta: np.ndarray, y_shift: int, fixed: bool):
+    """Split a signed third factor into the two non-negative traces a Loihi 3-factor rule reads:
+    ``y2 = max(delta, 0) * 2**-y_shift`` and ``y3 = max(-delta, 0) * 2**-y_shift``. Fixed
+    point: a truncating right shift, saturated to the 7-bit trace range (0..127)."""
+    pos, neg = np.maximum(delta, 0), np.maximum(-delta, 0)
+    if fixed:
+        top = 2**TRACE_BITS - 1
+        return np.minimum(pos >> y_shift, top), np.minimum(neg >> y_shift, top)
+    return pos * 2.0**-y_shift, neg * 2.0**-y_shift
+
+
+def loihi_rule_strings(rule_shift: int) -> dict:
+    """The DRTP update in Lava's learning-rule syntax, with ``t_epoch = 1``.
+
+    ``dt = u0*x1 - u0*t`` copies the presynaptic trace into the synaptic tag each step, and
+    ``dw = 2^-s*u0*t*y2 - 2^-s*u0*t*y3`` reads the tag *before* that copy: the third factor of
+    step ``t`` meets the presynaptic spike of step ``t - 1``, the pairing of
+    :func:`accumulate`. ``rule_shift`` (``s`` <= 7, Lava's smallest literal) is the part of the
+    learning rate the rule carries; the neuron applies the rest as ``y_shift``.
+    """
+    if not 0 <= rule_shift <= 7:
+        raise ValueError(f"rule_shift must be in [0, 7], got {rule_shift}")
+    c = f"2^-{rule_shift}"
+    return {"dw": f"{c}*u0*t*y2 - {c}*u0*t*y3", "dt": "u0*x1 - u0*t"}
