@@ -62,3 +62,21 @@ def bce(y: np.ndarray, y_star: np.ndarray) -> float:
 def predict(params: ANNParams, x: np.ndarray, batch: int = 1000) -> np.ndarray:
     return np.concatenate([forward(params, x[i : i + batch])[0][-1].argmax(axis=1)
                            for i in range(0, len(x), batch)])
+
+
+def train_epoch(rule: drtp.DRTP, bs, params: ANNParams, opt_state, optimizer, x, labels,
+                batch_size: int, order):
+    """One pass in ``order``: per minibatch, the DRTP directions averaged over the batch (the
+    paper's PyTorch losses are batch means) go through ``optimizer``. Returns the new params,
+    optimiser state and the fraction of training samples classified right before their update."""
+    n_layers = len(params.weights)
+    correct = 0
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        y_star = drtp.one_hot(labels[idx], rule.n_classes)
+        directions, out = drtp_directions(rule, bs, params, x[idx], y_star)
+        correct += int(np.sum(out.argmax(axis=1) == labels[idx]))
+        steps, opt_state = optimizer.step(tuple(d / len(idx) for d in directions), opt_state)
+        params = ANNParams(tuple(w + s for w, s in zip(params.weights, steps[:n_layers])),
+                           tuple(b + s for b, s in zip(params.biases, steps[n_layers:])))
+    return params, opt_state, correct / len(order)

@@ -96,7 +96,9 @@ class LavaDRTP:
         else:
             var.set(np.array([value]))
 
-    def _present(self, start: int, n_samples: int, learning: bool):
+    def present(self, start: int, n_samples: int, learning: bool):
+        """Run samples ``start .. start + n_samples - 1`` (training rows first, then test rows),
+        with learning on or off."""
         for proc in (self.source, self.counter):
             self._assign(proc.cursor, start)
         for syn in self.synapses:
@@ -110,7 +112,7 @@ class LavaDRTP:
     def train_epoch(self) -> np.ndarray:
         """Present every training sample once, in order, learning on. Returns their output
         spike counts (seen while learning)."""
-        self._present(0, self.n_train, learning=True)
+        self.present(0, self.n_train, learning=True)
         self.epochs_run += 1
         return self.counts(0, self.n_train)
 
@@ -118,7 +120,7 @@ class LavaDRTP:
         """Present every test sample once with learning off. Returns their output spike counts."""
         if self.n_test == 0:
             raise ValueError("no test samples were given")
-        self._present(self.n_train, self.n_test, learning=False)
+        self.present(self.n_train, self.n_test, learning=False)
         return self.counts(self.n_train, self.n_test)
 
     def weights(self) -> tuple[np.ndarray, ...]:

@@ -139,7 +139,9 @@ class LoihiDRTP:
         else:
             var.set(np.array([value]))
 
-    def _present(self, start: int, n_samples: int, learning: bool):
+    def present(self, start: int, n_samples: int, learning: bool):
+        """Run samples ``start .. start + n_samples - 1`` (training rows first, then test rows),
+        with learning on or off."""
         for proc in (self.source, self.counter):
             self._assign(proc.cursor, start)
         for lif in self.neurons:
@@ -151,11 +153,11 @@ class LoihiDRTP:
         return np.asarray(self.counter.counts.get())[start : start + n_samples].astype(np.int64)
 
     def train_epoch(self) -> np.ndarray:
-        self._present(0, self.n_train, learning=True)
+        self.present(0, self.n_train, learning=True)
         return self.counts(0, self.n_train)
 
     def evaluate(self) -> np.ndarray:
-        self._present(self.n_train, self.n_test, learning=False)
+        self.present(self.n_train, self.n_test, learning=False)
         return self.counts(self.n_train, self.n_test)
 
     def weights(self) -> tuple[np.ndarray, ...]:

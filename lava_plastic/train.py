@@ -1,0 +1,232 @@
+"""Training runs: one configuration value in, a results dictionary out (and files on disk).
+
+``run(config)`` trains DRTP on a data set with the chosen backend (the batched ``engine`` or the
+``lava`` process graph), precision and model (spiking ``lif`` or the paper's ``tanh`` network),
+evaluates on the test split after every epoch and writes ``results.json`` and
+``accuracy.png`` into ``config.out``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lava_plastic import ann, datasets, drtp_network as dn
+from lava_plastic.optim import make_optimizer
+from lava_plastic.rules import drtp
+
+RULES = ("drtp",)
+DATASETS = ("digits", "mnist")
+BACKENDS = ("engine", "lava")
+MODELS = ("lif", "tanh")
+LAVA_CHUNK = 50
+"""The Lava backend presents samples in runs of this many, to update the progress bar."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    rule: str = "drtp"
+    dataset: str = "digits"
+    data_dir: str | None = None
+    backend: str = "engine"
+    precision: str = "float"
+    model: str = "lif"
+    epochs: int = 10
+    hidden: tuple[int, ...] = (100,)
+    seed: int = 0
+    lr: float = 2.0**-9
+    batch_size: int = 1
+    optimizer: str = "sgd"
+    steps: int = 16
+    max_train: int | None = None
+    max_test: int | None = None
+    out: str | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        for name, value, allowed in (("rule", self.rule, RULES), ("dataset", self.dataset, DATASETS),
+                                     ("backend", self.backend, BACKENDS),
+                                     ("precision", self.precision, ("float", "fixed")),
+                                     ("model", self.model, MODELS),
+                                     ("optimizer", self.optimizer, ("sgd", "adam"))):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
+        for name in ("epochs", "batch_size", "steps"):
+            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not self.hidden or min(self.hidden) < 1:
+            raise ValueError(f"hidden layer sizes must be positive, got {self.hidden}")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"learning rate must be positive, got {self.lr}")
+        if self.backend == "lava" and (self.batch_size != 1 or self.optimizer != "sgd"
+                                       or self.model != "lif"):
+            raise ValueError("the lava backend runs the on-chip rule: lif model, sgd, batch size 1")
+        if self.model == "tanh" and (self.precision != "float" or self.backend != "engine"):
+            raise ValueError("the tanh network (the paper's ANN setting) runs in the float engine")
+        if self.optimizer == "adam" and self.precision == "fixed":
+            raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
+
+
+def load_data(config: TrainConfig) -> datasets.Dataset:
+    data = datasets.load(config.dataset, config.data_dir, seed=config.seed)
+    n_train = len(data.train_x) if config.max_train is None else min(config.max_train, len(data.train_x))
+    n_test = len(data.test_x) if config.max_test is None else min(config.max_test, len(data.test_x))
+    return datasets.Dataset(data.name, data.train_x[:n_train], data.train_y[:n_train],
+                            data.test_x[:n_test], data.test_y[:n_test], data.n_classes)
+
+
+class _Progress:
+    def __init__(self, config, total, epoch):
+        self.bar = tqdm(total=total, desc=f"epoch {epoch}/{config.epochs}", unit="sample",
+                        disable=None if config.progress else True, leave=False)
+
+    def __call__(self, n):
+        self.bar.update(n)
+
+    def close(self):
+        self.bar.close()
+
+
+def _engine_lif(config, data, rule, net, epoch_done):
+    bs = drtp.projection_matrices(rule, net.hidden_sizes)
+    ms = dn.modulation_weights(net, bs)
+    optimizer = dn.make_optimizer_for(net, config.optimizer, config.lr)
+    weights = dn.init_weights(net, config.seed)
+    state = dn.TrainState(weights, optimizer.init(weights) if optimizer else None, 0)
+    rng = np.random.default_rng([config.seed, 0x5])
+    for epoch in range(1, config.epochs + 1):
+        order = rng.permutation(len(data.train_x))
+        bar = _Progress(config, len(order), epoch)
+        start = time.perf_counter()
+        seen = np.zeros((len(order), net.n_classes), dtype=np.int64)
+        for i in range(0, len(order), 10 * config.batch_size):
+            chunk = order[i : i + 10 * config.batch_size]
+            state, chunk_seen = dn.train_epoch(net, rule, state, ms, data.train_x, data.train_y,
+                                               config.batch_size, optimizer, chunk)
+            seen[chunk] = chunk_seen[chunk]
+            bar(len(chunk))
+        bar.close()
+        seconds = time.perf_counter() - start
+        test = dn.predict(net, rule, state.weights, data.test_x)
+        epoch_done(epoch, dn.accuracy(seen, data.train_y), dn.accuracy(test, data.test_y), seconds)
+    return state.weights
+
+
+def _lava_lif(config, data, rule, net, epoch_done):
+    from lava_plastic.drtp_lava import LavaDRTP
+
+    bs = drtp.projection_matrices(rule, net.hidden_sizes)
+    weights = dn.init_weights(net, config.seed)
+    with LavaDRTP(net, rule, weights, bs, data.train_x, data.train_y, data.test_x, data.test_y) as graph:
+        for epoch in range(1, config.epochs + 1):
+            bar = _Progress(config, graph.n_train, epoch)
+            start = time.perf_counter()
+            for first in range(0, graph.n_train, LAVA_CHUNK):
+                n = min(LAVA_CHUNK, graph.n_train - first)
+                graph.present(first, n, learning=True)
+                bar(n)
+            bar.close()
+            seconds = time.perf_counter() - start
+            seen = graph.counts(0, graph.n_train)
+            test = graph.evaluate()
+            epoch_done(epoch, dn.accuracy(seen, data.train_y), dn.accuracy(test, data.test_y), seconds)
+        return graph.weights()
+
+
+def _engine_tanh(config, data, rule, epoch_done):
+    sizes = (data.n_features,) + config.hidden + (data.n_classes,)
+    params = ann.init_ann(sizes, config.seed)
+    bs = drtp.projection_matrices(rule, config.hidden)
+    optimizer = make_optimizer(config.optimizer, config.lr)
+    opt_state = optimizer.init(params.weights + params.biases)
+    rng = np.random.default_rng([config.seed, 0x5])
+    x_train = data.train_x.astype(np.float64)
+    for epoch in range(1, config.epochs + 1):
+        order = rng.permutation(len(x_train))
+        bar = _Progress(config, len(order), epoch)
+        start = time.perf_counter()
+        correct = 0.0
+        for i in range(0, len(order), 100 * config.batch_size):
+            chunk = order[i : i + 100 * config.batch_size]
+            params, opt_state, acc = ann.train_epoch(rule, bs, params, opt_state, optimizer,
+                                                     x_train, data.train_y, config.batch_size, chunk)
+            correct += acc * len(chunk)
+            bar(len(chunk))
+        bar.close()
+        seconds = time.perf_counter() - start
+        test_acc = float(np.mean(ann.predict(params, data.test_x.astype(np.float64)) == data.test_y))
+        epoch_done(epoch, correct / len(order), test_acc, seconds)
+    return params.weights
+
+
+def run(config: TrainConfig, log=print) -> dict:
+    """Train as ``config`` says; returns the results (also written to ``config.out``)."""
+    data = load_data(config)
+    rule = drtp.DRTP(lr=config.lr, n_classes=data.n_classes, seed=config.seed)
+    history = []
+
+    def epoch_done(epoch, train_acc, test_acc, seconds):
+        history.append(dict(epoch=epoch, train_accuracy=train_acc, test_accuracy=test_acc,
+                            seconds=seconds))
+        log(f"epoch {epoch}/{config.epochs}: train accuracy {train_acc:.4f}, "
+            f"test accuracy {test_acc:.4f} ({seconds:.1f} s)")
+
+    net = None
+    if config.model == "tanh":
+        _engine_tanh(config, data, rule, epoch_done)
+    else:
+        net = dn.DRTPNetwork((data.n_features,) + config.hidden + (data.n_classes,),
+                             n_steps=config.steps, precision=config.precision)
+        train = _engine_lif if config.backend == "engine" else _lava_lif
+        train(config, data, rule, net, epoch_done)
+
+    train_seconds = sum(h["seconds"] for h in history)
+    results = {
+        "rule": config.rule, "dataset": config.dataset, "backend": config.backend,
+        "precision": config.precision, "model": config.model, "hidden": list(config.hidden),
+        "epochs": config.epochs, "seed": config.seed, "lr": config.lr,
+        "optimizer": config.optimizer, "batch_size": config.batch_size,
+        "steps": config.steps if config.model == "lif" else None,
+        "lr_shifts": [net.lr_shift(rule, k) for k in range(net.n_layers)] if net else None,
+        "n_train": len(data.train_x), "n_test": len(data.test_x),
+        "test_accuracy": history[-1]["test_accuracy"],
+        "train_accuracy": history[-1]["train_accuracy"],
+        "best_test_accuracy": max(h["test_accuracy"] for h in history),
+        "train_seconds": train_seconds,
+        "seconds_per_epoch": train_seconds / len(history),
+        "train_samples_per_second": len(data.train_x) * len(history) / train_seconds,
+        "history": history,
+    }
+    if config.out:
+        write_results(results, Path(config.out))
+    return results
+
+
+def write_results(results: dict, out: Path) -> None:
+    """``results.json`` and ``accuracy.png`` (train and test accuracy per epoch)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    epochs = [h["epoch"] for h in results["history"]]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(epochs, [h["train_accuracy"] for h in results["history"]], "o-", label="train")
+    ax.plot(epochs, [h["test_accuracy"] for h in results["history"]], "s-", label="test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{results['rule'].upper()} on {results['dataset']} ({results['model']}, "
+                 f"{results['backend']}, {results['precision']})", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "accuracy.png", dpi=120)
+    plt.close(fig)
+
