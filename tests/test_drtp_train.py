@@ -1,0 +1,144 @@
+"""Training with DRTP through the engine and the command line, and bad input."""
+import json
+
+import numpy as np
+import pytest
+
+from lava_plastic import cli, drtp_network as dn
+from lava_plastic.datasets import load_digits
+from lava_plastic.drtp_lava import LavaDRTP
+from lava_plastic.rules import drtp
+from lava_plastic.train import TrainConfig, run
+
+
+@pytest.mark.parametrize("precision, minimum", [("float", 0.88), ("fixed", 0.85)])
+def test_engine_learns_digits(precision, minimum):
+    """Three epochs of the on-chip rule (batch 1) on the bundled digits, 64-100-10 LIF, T=16."""
+    results = run(TrainConfig(dataset="digits", precision=precision, epochs=3, progress=False),
+                  log=lambda _: None)
+    assert results["test_accuracy"] >= minimum
+    assert results["history"][0]["test_accuracy"] < results["test_accuracy"]
+
+
+def test_minibatch_adam_learns_digits():
+    results = run(TrainConfig(dataset="digits", epochs=3, optimizer="adam", lr=3e-3, batch_size=16,
+                              progress=False), log=lambda _: None)
+    assert results["test_accuracy"] >= 0.85
+
+
+def test_tanh_network_learns_digits():
+    results = run(TrainConfig(dataset="digits", model="tanh", epochs=5, optimizer="adam",
+                              lr=1e-2, batch_size=16, progress=False), log=lambda _: None)
+    assert results["test_accuracy"] >= 0.95
+
+
+def test_same_seed_same_result():
+    config = TrainConfig(dataset="digits", precision="fixed", epochs=1, max_train=200,
+                         progress=False)
+    a, b = run(config, log=lambda _: None), run(config, log=lambda _: None)
+    assert a["test_accuracy"] == b["test_accuracy"] and a["train_accuracy"] == b["train_accuracy"]
+
+
+def test_cli_train_writes_results(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli.main(["train", "--rule", "drtp", "--dataset", "digits", "--epochs", "2",
+                     "--hidden", "40", "--seed", "3", "--out", str(out), "--no-progress"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "epoch 1/2" in text and "epoch 2/2" in text and "test accuracy" in text
+    results = json.loads((out / "results.json").read_text())
+    for key in ("test_accuracy", "train_accuracy", "epochs", "train_seconds", "rule", "backend",
+                "precision"):
+        assert key in results
+    assert (results["rule"], results["backend"], results["precision"], results["epochs"]) == (
+        "drtp", "engine", "float", 2)
+    assert 0.5 < results["test_accuracy"] <= 1.0 and results["train_seconds"] > 0
+    assert len(results["history"]) == 2 and results["hidden"] == [40]
+    assert (out / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.lava
+@pytest.mark.usefixtures("lava_clean")
+def test_cli_train_lava_backend(tmp_path):
+    out = tmp_path / "lava"
+    code = cli.main(["train", "--dataset", "digits", "--backend", "lava", "--precision", "fixed",
+                     "--epochs", "1", "--hidden", "32", "--max-train", "30", "--max-test", "20",
+                     "--out", str(out), "--no-progress"])
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert (results["backend"], results["n_train"], results["n_test"]) == ("lava", 30, 20)
+    assert results["test_accuracy"] * 20 == round(results["test_accuracy"] * 20)
+
+
+# --- bad input --------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--rule", "bp"], "unknown rule 'bp'"),
+    (["--dataset", "cifar"], "unknown dataset 'cifar'"),
+    (["--lr", "0"], "learning rate must be positive"),
+    (["--lr", "-0.1"], "learning rate must be positive"),
+    (["--backend", "lava", "--batch-size", "8"], "lava backend runs the on-chip rule"),
+    (["--precision", "fixed", "--optimizer", "adam"], "Adam runs in float only"),
+    (["--dataset", "mnist", "--data-dir", "/nonexistent/dir"], "does not exist"),
+    (["--epochs", "0"], "epochs must be a positive integer"),
+])
+def test_cli_rejects_bad_options(args, message, capsys):
+    assert cli.main(["train", "--no-progress", "--epochs", "1"] + args) == 2
+    assert message in capsys.readouterr().err
+
+
+def small_net(precision="float"):
+    net = dn.DRTPNetwork((64, 32, 10), n_steps=4, precision=precision)
+    rule = drtp.DRTP(lr=2**-9)
+    return net, rule, drtp.projection_matrices(rule, net.hidden_sizes)
+
+
+def test_engine_rejects_label_outside_classes():
+    net, rule, bs = small_net()
+    x = load_digits().train_x[:3]
+    state = dn.TrainState(dn.init_weights(net, 0), None, 0)
+    with pytest.raises(ValueError, match="label 10 is outside the classes 0..9"):
+        dn.train_epoch(net, rule, state, dn.modulation_weights(net, bs), x, np.array([1, 10, 2]),
+                       1, None, np.arange(3))
+
+
+@pytest.mark.parametrize("x, match", [
+    (np.zeros((2, 60)), r"shape \(batch, 64\)"),
+    (np.full((2, 64), np.nan), "NaN"),
+    (np.full((2, 64), 2.0), r"\[0, 1\]"),
+])
+def test_engine_rejects_bad_input(x, match):
+    net, rule, _ = small_net()
+    with pytest.raises(ValueError, match=match):
+        dn.predict(net, rule, dn.init_weights(net, 0), x)
+
+
+def test_wrong_projection_shape():
+    net, rule, _ = small_net()
+    with pytest.raises(ValueError, match=r"B must have shape \(10, 32\), got \(10, 31\)"):
+        dn.modulation_weights(net, (np.zeros((10, 31)),))
+    with pytest.raises(ValueError, match="need 1 B matrices, got 2"):
+        dn.modulation_weights(net, (np.zeros((10, 32)),) * 2)
+
+
+def test_lava_graph_rejects_bad_labels_before_building():
+    net, rule, bs = small_net()
+    x = load_digits().train_x[:2]
+    with pytest.raises(ValueError, match="label 12 is outside"):
+        LavaDRTP(net, rule, dn.init_weights(net, 0), bs, x, np.array([0, 12]))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(sizes=(64,)), "at least input and output"),
+    (dict(sizes=(64, 10), n_steps=1), "n_steps"),
+    (dict(sizes=(64, 10), du=5000), "du must be an integer"),
+    (dict(sizes=(64, 10), precision="double"), "precision"),
+])
+def test_network_description_rejects_impossible_values(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        dn.DRTPNetwork(**kwargs)
+
+
+def test_learning_rate_out_of_range():
+    net, _, _ = small_net()
+    with pytest.raises(ValueError, match="accumulator shift"):
+        net.lr_shift(drtp.DRTP(lr=2.0**40), 0)
