@@ -20,7 +20,7 @@ import numpy as np
 from lava.magma.core.run_conditions import RunSteps
 from lava.proc.dense.process import Dense
 
-from lava_plastic.drtp_network import DRTPNetwork, encode_input, modulation_weights
+from lava_plastic.drtp_network import DRTPNetwork, check_weights, encode_input, modulation_weights
 from lava_plastic.lava_graph import run_config
 from lava_plastic.processes.drtp_dense.process import DRTPDense
 from lava_plastic.processes.drtp_lif.process import DRTPLIF
@@ -50,6 +50,7 @@ class LavaDRTP:
                  test_x=None, test_y=None):
         if rule.n_classes != net.n_classes:
             raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
+        check_weights(net, weights)
         test_x = train_x[:0] if test_x is None else test_x
         test_y = train_y[:0] if test_y is None else test_y
         drtp.one_hot(np.concatenate([train_y, test_y]), net.n_classes)  # validates labels

@@ -27,7 +27,7 @@ from lava.magma.core.run_conditions import RunSteps
 from lava.proc.dense.process import Dense, LearningDense
 
 from lava_plastic.drtp_lava import projection_dense
-from lava_plastic.drtp_network import DRTPNetwork, encode_input, modulation_weights
+from lava_plastic.drtp_network import DRTPNetwork, check_weights, encode_input, modulation_weights
 from lava_plastic.lava_graph import run_config
 from lava_plastic.processes.drtp_3f_lif.process import DRTP3FLIF
 from lava_plastic.processes.sample_source.process import SampleSource
@@ -89,6 +89,7 @@ class LoihiDRTP:
                  test_x=None, test_y=None, frozen_forward: bool = False):
         if net.in_bits(0) != 0:
             raise ValueError("the learning-engine form takes binary input spikes: set input_bits=0")
+        check_weights(net, weights)
         test_x = train_x[:0] if test_x is None else test_x
         test_y = train_y[:0] if test_y is None else test_y
         labels = np.concatenate([train_y, test_y]).astype(np.int64)

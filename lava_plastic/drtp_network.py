@@ -136,6 +136,24 @@ def init_weights(net: DRTPNetwork, seed: int) -> tuple[np.ndarray, ...]:
     return tuple(weights)
 
 
+def check_weights(net: DRTPNetwork, weights) -> None:
+    """Refuse weights that do not fit the description: one ``(n_out, n_in)`` matrix per layer,
+    finite, and in fixed point integers within the signed 8-bit range (nothing is rounded or
+    clipped silently)."""
+    if len(weights) != net.n_layers:
+        raise ValueError(f"need {net.n_layers} weight matrices, got {len(weights)}")
+    for k, w in enumerate(weights):
+        expected = (net.sizes[k + 1], net.sizes[k])
+        if np.shape(w) != expected:
+            raise ValueError(f"layer {k}: weights must have shape {expected}, got {np.shape(w)}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"layer {k}: weights hold NaN or infinite values")
+        if net.fixed and (not np.array_equal(w, np.round(w)) or np.min(w) < drtp.PLASTIC_WEIGHT_MIN
+                          or np.max(w) > drtp.PLASTIC_WEIGHT_MAX):
+            raise ValueError(f"layer {k}: fixed-point weights must be integers in "
+                             f"[{drtp.PLASTIC_WEIGHT_MIN}, {drtp.PLASTIC_WEIGHT_MAX}]")
+
+
 def modulation_weights(net: DRTPNetwork, bs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     """The projection matrices in third-factor units: ``B * 2**B_SHIFT``, rounded to signed
     8 bits in fixed point. Checks each ``B_k`` has shape ``(n_classes, n_k)``."""
@@ -287,6 +305,7 @@ def run_batch(net: DRTPNetwork, rule: drtp.DRTP, weights, ms, x_payload, y_star,
 
 def predict(net: DRTPNetwork, rule: drtp.DRTP, weights, x, batch_size: int = 500):
     """Output spike counts ``(n, C)`` for inputs ``x`` in [0, 1], learning off."""
+    check_weights(net, weights)
     no_modulation = tuple(np.zeros((net.n_classes, n), dtype=np.int64) for n in net.hidden_sizes)
     out = []
     for i in range(0, len(x), batch_size):
@@ -317,6 +336,7 @@ def train_epoch(net, rule, state: TrainState, ms, x, labels, batch_size: int, op
     samples), or an :mod:`lava_plastic.optim` value (float only) fed with ``acc * 2**-lr_shift``.
     Returns the new state and the output spike counts of every sample, seen while learning, in
     the rows of ``x``."""
+    check_weights(net, state.weights)
     order = np.asarray(order)
     sps = [synapse_params(net, rule, k) for k in range(net.n_layers)]
     weights, opt_state, n_updates = list(state.weights), state.opt_state, state.n_updates

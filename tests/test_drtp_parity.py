@@ -29,18 +29,21 @@ def test_lava_graph_and_engine_learn_the_same(precision, sizes, weight_bits):
     bs = drtp.projection_matrices(rule, net.hidden_sizes)
     w0 = dn.init_weights(net, seed=2)
 
+    lava_seen, lava_test = [], []
     with LavaDRTP(net, rule, w0, bs, x, y, x_test, y_test) as graph:
-        lava_seen = graph.train_epoch()
-        lava_test = graph.evaluate()
+        for _ in range(2):  # two epochs: counts and update indices carry on correctly
+            lava_seen.append(graph.train_epoch())
+            lava_test.append(graph.evaluate())
         lava_weights = graph.weights()
 
-    state, seen = dn.train_epoch(net, rule, dn.TrainState(w0, None, 0),
-                                 dn.modulation_weights(net, bs), x, y, 1, None, np.arange(n_train))
-    test_counts = dn.predict(net, rule, state.weights, x_test)
-
-    np.testing.assert_array_equal(lava_seen, seen)
-    np.testing.assert_array_equal(lava_test, test_counts)
-    assert seen.sum() > 0 and test_counts.sum() > 0
+    state = dn.TrainState(w0, None, 0)
+    for epoch in range(2):
+        state, seen = dn.train_epoch(net, rule, state, dn.modulation_weights(net, bs), x, y, 1,
+                                     None, np.arange(n_train))
+        test_counts = dn.predict(net, rule, state.weights, x_test)
+        np.testing.assert_array_equal(lava_seen[epoch], seen, err_msg=f"epoch {epoch}")
+        np.testing.assert_array_equal(lava_test[epoch], test_counts, err_msg=f"epoch {epoch}")
+        assert seen.sum() > 0 and test_counts.sum() > 0
     for k, (wl, we, w_init) in enumerate(zip(lava_weights, state.weights, w0)):
         assert not np.array_equal(we, w_init), f"layer {k} did not learn"
         if precision == "fixed":

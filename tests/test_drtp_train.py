@@ -142,3 +142,16 @@ def test_learning_rate_out_of_range():
     net, _, _ = small_net()
     with pytest.raises(ValueError, match="accumulator shift"):
         net.lr_shift(drtp.DRTP(lr=2.0**40), 0)
+
+
+def test_fixed_point_weights_must_be_8_bit_integers():
+    net, rule, bs = small_net("fixed")
+    x, y = load_digits().train_x[:2], np.array([0, 1])
+    float_weights = dn.init_weights(net.with_precision("float"), 0)
+    with pytest.raises(ValueError, match=r"layer 0: fixed-point weights must be integers in \[-128, 127\]"):
+        LavaDRTP(net, rule, float_weights, bs, x, y)
+    too_big = tuple(w * 4 for w in dn.init_weights(net, 0))
+    with pytest.raises(ValueError, match="fixed-point weights must be integers"):
+        dn.predict(net, rule, too_big, x)
+    with pytest.raises(ValueError, match=r"layer 1: weights must have shape \(10, 32\)"):
+        dn.predict(net, rule, (dn.init_weights(net, 0)[0], np.zeros((10, 30), np.int64)), x)

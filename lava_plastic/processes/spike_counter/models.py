@@ -20,6 +20,7 @@ class _SpikeCounterModel(PyLoihiProcessModel):
         if (self.time_step - 1) % self.proc_params["sample_steps"] == 0:
             self.current[0] = self.cursor[0]
             self.cursor[0] = (self.cursor[0] + 1) % self.counts.shape[0]
+            self.counts[int(self.current[0])] = 0
         self.counts[int(self.current[0])] += (spikes != 0).astype(np.int32)
 
 

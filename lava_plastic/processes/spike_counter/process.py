@@ -9,8 +9,8 @@ from lava.magma.core.process.variable import Var
 
 
 class SpikeCounter(AbstractProcess):
-    """Adds the spikes received during each sample of ``sample_steps`` steps into row
-    ``current`` of ``counts`` (``(n_samples, n)``). Like :class:`SampleSource`, the row of the
+    """Counts the spikes received during each sample of ``sample_steps`` steps in row
+    ``current`` of ``counts`` (``(n_samples, n)``), which is cleared when its sample starts. Like :class:`SampleSource`, the row of the
     next sample is ``cursor``, which advances at each sample start and can be set between runs;
     set both to the same value to keep rows aligned with samples."""
 
