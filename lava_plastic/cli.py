@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--hidden", type=int, action="append",
                     help="hidden layer size; repeat for more layers (default 100)")
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--lr", type=float, default=2.0**-9,
+    tr.add_argument("--lr", type=float, default=2.0**-7,
                     help="learning rate (lif + sgd: rounded to a power of two per layer)")
     tr.add_argument("--batch-size", type=int, default=1)
     tr.add_argument("--optimizer", default="sgd", help="sgd (the on-chip rule) or adam (float)")

@@ -38,7 +38,7 @@ class TrainConfig:
     epochs: int = 10
     hidden: tuple[int, ...] = (100,)
     seed: int = 0
-    lr: float = 2.0**-9
+    lr: float = 2.0**-7
     batch_size: int = 1
     optimizer: str = "sgd"
     steps: int = 16

@@ -1,0 +1,70 @@
+"""DRTP accuracy benchmarks: the issue's targets, each as a named preset of training runs.
+
+    .venv/bin/python benchmarks/drtp_accuracy.py digits
+    .venv/bin/python benchmarks/drtp_accuracy.py mnist-lif --data-dir ../shared/data
+    .venv/bin/python benchmarks/drtp_accuracy.py mnist-tanh --data-dir ../shared/data
+
+Each run goes through :func:`lava_plastic.train.run` (the ``lava-plastic train`` code path). The
+script prints a table and writes ``benchmarks/results/drtp_<preset>.json`` with every run's
+results (accuracy per epoch, seconds per epoch).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lava_plastic.train import TrainConfig, run
+
+RESULTS = Path(__file__).parent / "results"
+
+DIGITS = dict(dataset="digits", hidden=(100,), steps=16, lr=2.0**-7, epochs=10, seed=0)
+MNIST_LIF = dict(dataset="mnist", hidden=(500,), steps=16, lr=2.0**-9, batch_size=16, epochs=15,
+                 seed=0)
+PRESETS = {
+    "digits": [
+        dict(DIGITS, backend="engine", precision="float"),
+        dict(DIGITS, backend="engine", precision="fixed"),
+        dict(DIGITS, backend="lava", precision="float", epochs=3),
+        dict(DIGITS, backend="lava", precision="fixed", epochs=3),
+    ],
+    "mnist-lif": [
+        dict(MNIST_LIF, precision="float"),
+        dict(MNIST_LIF, precision="fixed"),
+    ],
+    "mnist-tanh": [
+        dict(dataset="mnist", model="tanh", hidden=(500,), optimizer="adam", lr=1e-3,
+             batch_size=60, epochs=30, seed=0),
+    ],
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("preset", choices=sorted(PRESETS))
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="override every run's epochs")
+    args = parser.parse_args()
+
+    runs = []
+    for spec in PRESETS[args.preset]:
+        if args.epochs:
+            spec = dict(spec, epochs=args.epochs)
+        config = TrainConfig(data_dir=args.data_dir, progress=False, **spec)
+        print(f"== {config.model} {config.hidden} on {config.dataset}, {config.backend}, "
+              f"{config.precision}, {config.epochs} epochs, lr {config.lr:g}, "
+              f"{config.optimizer}, batch {config.batch_size}", flush=True)
+        runs.append(run(config, log=lambda line: print("   " + line, flush=True)))
+    print(f"\n{'model':6s} {'backend':7s} {'precision':9s} {'epochs':>6s} {'test acc':>9s} "
+          f"{'best':>7s} {'s/epoch':>8s}")
+    for r in runs:
+        print(f"{r['model']:6s} {r['backend']:7s} {r['precision']:9s} {r['epochs']:6d} "
+              f"{r['test_accuracy']:9.4f} {r['best_test_accuracy']:7.4f} {r['seconds_per_epoch']:8.1f}")
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"drtp_{args.preset}.json"
+    path.write_text(json.dumps(runs, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
