@@ -40,55 +40,32 @@ def projection_dense(net: DRTPNetwork, m: np.ndarray, name: str) -> Dense:
     return Dense(weights=m.T, name=name)
 
 
-class LavaDRTP:
-    """Builds the graph and drives it: ``train_epoch()``, ``evaluate()``, ``weights()``.
+class StreamGraph:
+    """What both DRTP graphs share: the data source (training rows, then test rows), the
+    readout, the run configuration, and the driving: :meth:`present`, :meth:`train_epoch`,
+    :meth:`evaluate`, :meth:`counts`. Subclasses build the layers and list in ``gates`` the
+    one-element Vars that switch learning on and off. Use as a context manager (or call
+    :meth:`stop`): the runtime is stopped on exit, also on errors."""
 
-    Use as a context manager (or call :meth:`stop`): the runtime is stopped on exit.
-    """
-
-    def __init__(self, net: DRTPNetwork, rule: drtp.DRTP, weights, bs, train_x, train_y,
+    def __init__(self, net: DRTPNetwork, rule: drtp.DRTP, weights, train_x, train_y,
                  test_x=None, test_y=None):
         if rule.n_classes != net.n_classes:
             raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
         check_weights(net, weights)
         test_x = train_x[:0] if test_x is None else test_x
         test_y = train_y[:0] if test_y is None else test_y
-        drtp.one_hot(np.concatenate([train_y, test_y]), net.n_classes)  # validates labels
+        labels = np.concatenate([train_y, test_y]).astype(np.int64)
+        drtp.one_hot(labels, net.n_classes)  # validates the labels
         self.net, self.rule = net, rule
         self.n_train, self.n_test = len(train_x), len(test_x)
-        data = np.concatenate([encode_input(net, train_x), encode_input(net, test_x)])
-        labels = np.concatenate([train_y, test_y]).astype(np.int64)
-        steps = net.n_steps
-        self.source = SampleSource(data=data, labels=labels, n_classes=net.n_classes,
-                                   sample_steps=steps, name="source")
+        self.data = np.concatenate([encode_input(net, train_x), encode_input(net, test_x)])
+        self.source = SampleSource(data=self.data, labels=labels, n_classes=net.n_classes,
+                                   sample_steps=net.n_steps, name="source")
         self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
-                                    sample_steps=steps, name="readout")
-        ms = modulation_weights(net, bs)
-        self.synapses, self.neurons = [], []
-        port = self.source.s_out
-        for k in range(net.n_layers):
-            output = k == net.n_layers - 1
-            syn = DRTPDense(weights=np.asarray(weights[k]), weight_exp=net.weight_exp(k),
-                            graded=k == 0, lr_shift=net.lr_shift(rule, k), seed=rule.seed,
-                            layer=k, sample_steps=steps, name=f"drtp_dense{k}")
-            lif = DRTPLIF(shape=(net.sizes[k + 1],), sample_steps=steps, du=net.du, dv=net.dv,
-                          vth_bits=net.vth_bits, width_shift=net.width_shift(rule),
-                          output=output, name=f"drtp_lif{k}")
-            target = np.eye(net.n_classes, dtype=np.int64) if output else ms[k]
-            proj = projection_dense(net, target, name=f"target{k}")
-            port.connect(syn.s_in)
-            syn.a_out.connect(lif.a_in)
-            lif.delta_out.connect(syn.delta_in)
-            self.source.label_out.connect(proj.s_in)
-            proj.a_out.connect(lif.mod_in)
-            port = lif.s_out
-            self.synapses.append(syn)
-            self.neurons.append(lif)
-        port.connect(self.counter.s_in)
+                                    sample_steps=net.n_steps, name="readout")
         self.run_cfg = run_config(net.precision)
-        self.epochs_run = 0
+        self.gates = []
 
-    # -- driving the graph --------------------------------------------------------------------
     def _assign(self, var, value: int):
         """Set a one-element Var: its initial value before the first run (Lava can set Vars
         only in a started runtime), else through the runtime."""
@@ -102,19 +79,19 @@ class LavaDRTP:
         with learning on or off."""
         for proc in (self.source, self.counter):
             self._assign(proc.cursor, start)
-        for syn in self.synapses:
-            self._assign(syn.learning, int(learning))
+        for gate in self.gates:
+            self._assign(gate, int(learning))
         self.source.run(condition=RunSteps(num_steps=n_samples * self.net.n_steps),
                         run_cfg=self.run_cfg)
 
     def counts(self, start: int, n_samples: int) -> np.ndarray:
+        """Output spike counts of samples ``start .. start + n_samples - 1`` as last presented."""
         return np.asarray(self.counter.counts.get())[start : start + n_samples].astype(np.int64)
 
     def train_epoch(self) -> np.ndarray:
         """Present every training sample once, in order, learning on. Returns their output
         spike counts (seen while learning)."""
         self.present(0, self.n_train, learning=True)
-        self.epochs_run += 1
         return self.counts(0, self.n_train)
 
     def evaluate(self) -> np.ndarray:
@@ -123,10 +100,6 @@ class LavaDRTP:
             raise ValueError("no test samples were given")
         self.present(self.n_train, self.n_test, learning=False)
         return self.counts(self.n_train, self.n_test)
-
-    def weights(self) -> tuple[np.ndarray, ...]:
-        dtype = np.int64 if self.net.fixed else np.float64
-        return tuple(np.asarray(s.weights.get()).astype(dtype) for s in self.synapses)
 
     def stop(self):
         if self.source.runtime is not None:
@@ -137,3 +110,39 @@ class LavaDRTP:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class LavaDRTP(StreamGraph):
+    """The DRTP graph with our plastic synapses (:class:`DRTPDense`) and neurons
+    (:class:`DRTPLIF`). ``weights()`` reads the learnt weights back."""
+
+    def __init__(self, net: DRTPNetwork, rule: drtp.DRTP, weights, bs, train_x, train_y,
+                 test_x=None, test_y=None):
+        super().__init__(net, rule, weights, train_x, train_y, test_x, test_y)
+        ms = modulation_weights(net, bs)
+        self.synapses, self.neurons = [], []
+        port = self.source.s_out
+        for k in range(net.n_layers):
+            output = k == net.n_layers - 1
+            syn = DRTPDense(weights=np.asarray(weights[k]), weight_exp=net.weight_exp(k),
+                            graded=k == 0, lr_shift=net.lr_shift(rule, k), seed=rule.seed,
+                            layer=k, sample_steps=net.n_steps, name=f"drtp_dense{k}")
+            lif = DRTPLIF(shape=(net.sizes[k + 1],), sample_steps=net.n_steps, du=net.du,
+                          dv=net.dv, vth_bits=net.vth_bits, width_shift=net.width_shift(rule),
+                          output=output, name=f"drtp_lif{k}")
+            target = np.eye(net.n_classes, dtype=np.int64) if output else ms[k]
+            proj = projection_dense(net, target, name=f"target{k}")
+            port.connect(syn.s_in)
+            syn.a_out.connect(lif.a_in)
+            lif.delta_out.connect(syn.delta_in)
+            self.source.label_out.connect(proj.s_in)
+            proj.a_out.connect(lif.mod_in)
+            port = lif.s_out
+            self.synapses.append(syn)
+            self.neurons.append(lif)
+        port.connect(self.counter.s_in)
+        self.gates = [syn.learning for syn in self.synapses]
+
+    def weights(self) -> tuple[np.ndarray, ...]:
+        dtype = np.int64 if self.net.fixed else np.float64
+        return tuple(np.asarray(s.weights.get()).astype(dtype) for s in self.synapses)

@@ -23,15 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
-from lava.magma.core.run_conditions import RunSteps
 from lava.proc.dense.process import Dense, LearningDense
 
-from lava_plastic.drtp_lava import projection_dense
-from lava_plastic.drtp_network import DRTPNetwork, check_weights, encode_input, modulation_weights
-from lava_plastic.lava_graph import run_config
+from lava_plastic.drtp_lava import StreamGraph, projection_dense
+from lava_plastic.drtp_network import DRTPNetwork, modulation_weights
 from lava_plastic.processes.drtp_3f_lif.process import DRTP3FLIF
-from lava_plastic.processes.sample_source.process import SampleSource
-from lava_plastic.processes.spike_counter.process import SpikeCounter
 from lava_plastic.rules import drtp
 
 FLOAT_TRACE_TAU = 1e-6
@@ -80,29 +76,18 @@ def dense_weights(net: DRTPNetwork, k: int, w: np.ndarray) -> dict:
     return dict(weights=w * 2.0**net.weight_exp(k))
 
 
-class LoihiDRTP:
-    """Builds and drives the learning-engine graph (``train_epoch``, ``evaluate``,
-    ``weights``), like :class:`lava_plastic.drtp_lava.LavaDRTP`. Weights are returned in the
-    network's weight units. Use as a context manager: the runtime always stops."""
+class LoihiDRTP(StreamGraph):
+    """The learning-engine graph, driven like :class:`lava_plastic.drtp_lava.LavaDRTP`
+    (learning is gated by the neurons, which then send zero traces). ``weights()`` returns the
+    weights in the network's weight units."""
 
     def __init__(self, net: DRTPNetwork, rule: drtp.DRTP, weights, bs, train_x, train_y,
                  test_x=None, test_y=None, frozen_forward: bool = False):
         if net.in_bits(0) != 0:
             raise ValueError("the learning-engine form takes binary input spikes: set input_bits=0")
-        check_weights(net, weights)
-        test_x = train_x[:0] if test_x is None else test_x
-        test_y = train_y[:0] if test_y is None else test_y
-        labels = np.concatenate([train_y, test_y]).astype(np.int64)
-        drtp.one_hot(labels, net.n_classes)
-        data = np.concatenate([encode_input(net, train_x), encode_input(net, test_x)])
-        if not np.all((data == 0) | (data == 1)):
+        super().__init__(net, rule, weights, train_x, train_y, test_x, test_y)
+        if not np.all((self.data == 0) | (self.data == 1)):
             raise ValueError("the learning-engine form takes binary input spikes (0/1)")
-        self.net, self.n_train, self.n_test = net, len(train_x), len(test_x)
-        steps = net.n_steps
-        self.source = SampleSource(data=data, labels=labels, n_classes=net.n_classes,
-                                   sample_steps=steps, name="source")
-        self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
-                                    sample_steps=steps, name="readout")
         ms = modulation_weights(net, bs)
         self.synapses, self.neurons = [], []
         port = self.source.s_out
@@ -111,10 +96,9 @@ class LoihiDRTP:
             lr, y_shift = learning_rule(net, rule, k, seed=rule.seed + k)
             w = np.asarray(weights[k])
             plastic = LearningDense(learning_rule=lr, name=f"plastic{k}", **dense_weights(net, k, w))
-            lif = DRTP3FLIF(shape=(net.sizes[k + 1],), sample_steps=steps, du=net.du, dv=net.dv,
-                            vth_bits=net.vth_bits, width_shift=net.width_shift(rule),
-                            output=output, y_shift=y_shift, learning_rule=lr,
-                            name=f"lif{k}")
+            lif = DRTP3FLIF(shape=(net.sizes[k + 1],), sample_steps=net.n_steps, du=net.du,
+                            dv=net.dv, vth_bits=net.vth_bits, width_shift=net.width_shift(rule),
+                            output=output, y_shift=y_shift, learning_rule=lr, name=f"lif{k}")
             port.connect(plastic.s_in)
             if frozen_forward:
                 frozen = Dense(name=f"frozen{k}", **dense_weights(net, k, w))
@@ -132,50 +116,13 @@ class LoihiDRTP:
             self.synapses.append(plastic)
             self.neurons.append(lif)
         port.connect(self.counter.s_in)
-        self.run_cfg = run_config(net.precision)
-
-    def _assign(self, var, value: int):
-        if self.source.runtime is None:
-            var.init = np.array([value])
-        else:
-            var.set(np.array([value]))
-
-    def present(self, start: int, n_samples: int, learning: bool):
-        """Run samples ``start .. start + n_samples - 1`` (training rows first, then test rows),
-        with learning on or off."""
-        for proc in (self.source, self.counter):
-            self._assign(proc.cursor, start)
-        for lif in self.neurons:
-            self._assign(lif.learning, int(learning))
-        self.source.run(condition=RunSteps(num_steps=n_samples * self.net.n_steps),
-                        run_cfg=self.run_cfg)
-
-    def counts(self, start: int, n_samples: int) -> np.ndarray:
-        return np.asarray(self.counter.counts.get())[start : start + n_samples].astype(np.int64)
-
-    def train_epoch(self) -> np.ndarray:
-        self.present(0, self.n_train, learning=True)
-        return self.counts(0, self.n_train)
-
-    def evaluate(self) -> np.ndarray:
-        self.present(self.n_train, self.n_test, learning=False)
-        return self.counts(self.n_train, self.n_test)
+        self.gates = [lif.learning for lif in self.neurons]
 
     def weights(self) -> tuple[np.ndarray, ...]:
         """Weights in network units (float: divided by ``2**weight_exp``; fixed: halved, as
-        they were stored doubled for the mixed-sign Dense format)."""
+        they are stored doubled in the mixed-sign Dense format)."""
         out = []
         for k, syn in enumerate(self.synapses):
             w = np.asarray(syn.weights.get())
             out.append(w / 2 if self.net.fixed else w / 2.0**self.net.weight_exp(k))
         return tuple(out)
-
-    def stop(self):
-        if self.source.runtime is not None:
-            self.source.stop()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()

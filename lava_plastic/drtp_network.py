@@ -208,6 +208,12 @@ def neuron_params(fixed: bool, output: bool, du: int, dv: int, vth_bits: int,
                         float(2**vth_bits), 2.0**width_shift / unit)
 
 
+def neuron_params_of(fixed: bool, proc_params) -> NeuronParams:
+    """:func:`neuron_params` from a DRTP neuron Process's parameters."""
+    return neuron_params(fixed, proc_params["output"], proc_params["du"], proc_params["dv"],
+                         proc_params["vth_bits"], proc_params["width_shift"])
+
+
 def layer_neuron_params(net: DRTPNetwork, rule: drtp.DRTP, k: int) -> NeuronParams:
     return neuron_params(net.fixed, k == net.n_layers - 1, net.du, net.dv, net.vth_bits,
                          net.width_shift(rule))
@@ -230,6 +236,15 @@ def neuron_step(p: NeuronParams, u, v, a_in, m):
     else:
         delta = drtp.hidden_delta(m, psi)
     return u, v, spikes, delta
+
+
+def sample_neuron_step(p: NeuronParams, u, v, a_in, m, sample_start: bool):
+    """:func:`neuron_step` in a stream of samples: at a sample's first step the neurons start
+    from rest (``u = v = 0``) and drop the synaptic input, which was sent during the previous
+    sample."""
+    if sample_start:
+        u, v, a_in = np.zeros_like(u), np.zeros_like(v), np.zeros_like(a_in)
+    return neuron_step(p, u, v, a_in, m)
 
 
 @dataclass(frozen=True)
@@ -284,10 +299,10 @@ def run_batch(net: DRTPNetwork, rule: drtp.DRTP, weights, ms, x_payload, y_star,
     for t in range(net.n_steps):
         s = x_payload
         for k in range(net.n_layers):
-            # The Dense delay: this step's synaptic input is last step's weighted input, and
-            # the neuron drops it in the sample's first step.
+            # The Dense delay: this step's synaptic input is last step's weighted input (none
+            # yet in the sample's first step, where the neuron drops its input anyway).
             a_in = synapse_forward(sps[k], weights[k], layer_in[k]) if t else np.zeros_like(u[k])
-            u[k], v[k], spikes, delta = neuron_step(nps[k], u[k], v[k], a_in, mods[k])
+            u[k], v[k], spikes, delta = sample_neuron_step(nps[k], u[k], v[k], a_in, mods[k], t == 0)
             if learn and t:
                 deltas[k].append(delta)
                 pres[k].append(layer_in[k])

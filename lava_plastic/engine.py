@@ -106,6 +106,12 @@ def lif_fixed_step(u, v, a_in, du, dv, vth_scaled, bias_scaled):
     return u, v, spikes
 
 
+def step_in_sample(time_step: int, sample_steps: int) -> int:
+    """Position (0-based) of Lava time step ``time_step`` (1-based) within its sample, for a
+    stream of samples of ``sample_steps`` steps each."""
+    return (time_step - 1) % sample_steps
+
+
 def fixed_bias(bias_mant, bias_exp) -> np.ndarray:
     """Effective fixed-point bias: the 13-bit mantissa shifted by the 3-bit exponent."""
     return fp.shift_by_exponent(fp.as_int(bias_mant), fp.as_int(bias_exp))

@@ -10,6 +10,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_plastic.drtp_network import SynapseParams, apply_update, synapse_forward
+from lava_plastic.engine import step_in_sample
 from lava_plastic.processes.drtp_dense.process import DRTPDense
 from lava_plastic.rules.drtp import accumulate
 
@@ -29,13 +30,13 @@ class _DRTPDenseModel(PyLoihiProcessModel):
         self.a_out.send(self.a_buff)
         s_in = self.s_in.recv()
         delta = self.delta_in.recv()
-        step_in_sample = (self.time_step - 1) % self.proc_params["sample_steps"]
+        step = step_in_sample(self.time_step, self.proc_params["sample_steps"])
         learning = bool(self.learning[0])
-        if learning and step_in_sample > 0:
+        if learning and step > 0:
             self.acc[:] = accumulate(self.acc, delta[None, :], self.prev_in[None, :], self.fixed)
         self.prev_in[:] = s_in
         self.a_buff[:] = synapse_forward(self.params, self.weights, s_in[None, :])[0]
-        if learning and step_in_sample == self.proc_params["sample_steps"] - 1:
+        if learning and step == self.proc_params["sample_steps"] - 1:
             self.weights[:] = apply_update(self.params, self.weights, self.acc, int(self.n_updates[0]))
             self.acc[:] = 0
             self.n_updates[0] += 1

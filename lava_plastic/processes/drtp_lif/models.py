@@ -8,7 +8,8 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_plastic.drtp_network import neuron_params, neuron_step
+from lava_plastic.drtp_network import neuron_params_of, sample_neuron_step
+from lava_plastic.engine import step_in_sample
 from lava_plastic.processes.drtp_lif.process import DRTPLIF
 
 
@@ -17,18 +18,13 @@ class _DRTPLIFModel(PyLoihiProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        p = proc_params
-        self.params = neuron_params(self.fixed, p["output"], p["du"], p["dv"], p["vth_bits"],
-                                    p["width_shift"])
+        self.params = neuron_params_of(self.fixed, proc_params)
 
     def run_spk(self):
         a_in = self.a_in.recv()
         m = self.mod_in.recv()
-        if (self.time_step - 1) % self.proc_params["sample_steps"] == 0:
-            self.u[:] = 0
-            self.v[:] = 0
-            a_in = np.zeros_like(a_in)
-        u, v, spikes, delta = neuron_step(self.params, self.u, self.v, a_in, m)
+        sample_start = step_in_sample(self.time_step, self.proc_params["sample_steps"]) == 0
+        u, v, spikes, delta = sample_neuron_step(self.params, self.u, self.v, a_in, m, sample_start)
         self.u[:] = u
         self.v[:] = v
         self.s_out.send(spikes)

@@ -9,19 +9,17 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_plastic.engine import fixed_bias, fixed_threshold, lif_fixed_step, lif_float_step
+from lava_plastic.engine import (fixed_bias, fixed_threshold, lif_fixed_step, lif_float_step,
+                                 step_in_sample)
 from lava_plastic.processes.sample_lif.process import SampleLIF
 
 
 class _SampleLIFModel(PyLoihiProcessModel):
     """Shared step: rest at each sample's first step, then one LIF update."""
 
-    def sample_starts(self) -> bool:
-        return (self.time_step - 1) % self.proc_params["sample_steps"] == 0
-
     def run_spk(self):
         a_in = self.a_in.recv()
-        if self.sample_starts():
+        if step_in_sample(self.time_step, self.proc_params["sample_steps"]) == 0:
             self.u[:] = 0
             self.v[:] = 0
             a_in = np.zeros_like(a_in)

@@ -7,12 +7,13 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from lava_plastic.engine import step_in_sample
 from lava_plastic.processes.sample_source.process import SampleSource
 
 
 class _SampleSourceModel(PyLoihiProcessModel):
     def run_spk(self):
-        if (self.time_step - 1) % self.proc_params["sample_steps"] == 0:
+        if step_in_sample(self.time_step, self.proc_params["sample_steps"]) == 0:
             self.current[0] = self.cursor[0]
             self.cursor[0] = (self.cursor[0] + 1) % self.labels.shape[0]
         index = int(self.current[0])

@@ -7,6 +7,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from lava_plastic.engine import step_in_sample
 from lava_plastic.processes.spike_counter.process import SpikeCounter
 
 
@@ -17,7 +18,7 @@ class _SpikeCounterModel(PyLoihiProcessModel):
 
     def run_spk(self):
         spikes = self.s_in.recv()
-        if (self.time_step - 1) % self.proc_params["sample_steps"] == 0:
+        if step_in_sample(self.time_step, self.proc_params["sample_steps"]) == 0:
             self.current[0] = self.cursor[0]
             self.cursor[0] = (self.cursor[0] + 1) % self.counts.shape[0]
             self.counts[int(self.current[0])] = 0
