@@ -60,6 +60,7 @@ def train(args) -> int:
             precision=args.precision, model=args.model, epochs=args.epochs,
             hidden=tuple(args.hidden or (100,)), seed=args.seed, lr=args.lr,
             batch_size=args.batch_size, optimizer=args.optimizer, steps=args.steps,
+            weight_bits=args.weight_bits, lr_halving=args.lr_halving,
             max_train=args.max_train, max_test=args.max_test,
             out=args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}",
             progress=not args.no_progress)
@@ -95,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=1)
     tr.add_argument("--optimizer", default="sgd", help="sgd (the on-chip rule) or adam (float)")
     tr.add_argument("--steps", type=int, default=16, help="time steps per sample (lif)")
+    tr.add_argument("--weight-bits", type=int, default=8,
+                    help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
+    tr.add_argument("--lr-halving", type=int, default=None,
+                    help="halve the learning rate every N epochs (engine)")
     tr.add_argument("--max-train", type=int, default=None, help="use the first N training samples")
     tr.add_argument("--max-test", type=int, default=None, help="use the first N test samples")
     tr.add_argument("--out", default=None, help="output directory (default runs/<rule>-<dataset>-...)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,8 @@ class TrainConfig:
     batch_size: int = 1
     optimizer: str = "sgd"
     steps: int = 16
+    weight_bits: int = 8
+    lr_halving: int | None = None
     max_train: int | None = None
     max_test: int | None = None
     out: str | None = None
@@ -68,6 +70,11 @@ class TrainConfig:
             raise ValueError("the lava backend runs the on-chip rule: lif model, sgd, batch size 1")
         if self.model == "tanh" and (self.precision != "float" or self.backend != "engine"):
             raise ValueError("the tanh network (the paper's ANN setting) runs in the float engine")
+        if self.lr_halving is not None:
+            if int(self.lr_halving) != self.lr_halving or self.lr_halving < 1:
+                raise ValueError(f"lr_halving must be a positive number of epochs, got {self.lr_halving!r}")
+            if self.backend == "lava":
+                raise ValueError("the lava backend keeps one learning rate (a synapse parameter)")
         if self.optimizer == "adam" and self.precision == "fixed":
             raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
 
@@ -92,6 +99,14 @@ class _Progress:
         self.bar.close()
 
 
+def epoch_rule(config: TrainConfig, rule: drtp.DRTP, epoch: int) -> drtp.DRTP:
+    """The rule for ``epoch`` (1-based): the learning rate halves every ``lr_halving`` epochs
+    (in fixed point, the accumulator shift grows by one)."""
+    if config.lr_halving is None:
+        return rule
+    return replace(rule, lr=rule.lr * 0.5 ** ((epoch - 1) // config.lr_halving))
+
+
 def _engine_lif(config, data, rule, net, epoch_done):
     bs = drtp.projection_matrices(rule, net.hidden_sizes)
     ms = dn.modulation_weights(net, bs)
@@ -100,14 +115,15 @@ def _engine_lif(config, data, rule, net, epoch_done):
     state = dn.TrainState(weights, optimizer.init(weights) if optimizer else None, 0)
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
+        rule_now = epoch_rule(config, rule, epoch)
         order = rng.permutation(len(data.train_x))
         bar = _Progress(config, len(order), epoch)
         start = time.perf_counter()
         seen = np.zeros((len(order), net.n_classes), dtype=np.int64)
         for i in range(0, len(order), 10 * config.batch_size):
             chunk = order[i : i + 10 * config.batch_size]
-            state, chunk_seen = dn.train_epoch(net, rule, state, ms, data.train_x, data.train_y,
-                                               config.batch_size, optimizer, chunk)
+            state, chunk_seen = dn.train_epoch(net, rule_now, state, ms, data.train_x,
+                                               data.train_y, config.batch_size, optimizer, chunk)
             seen[chunk] = chunk_seen[chunk]
             bar(len(chunk))
         bar.close()
@@ -181,7 +197,8 @@ def run(config: TrainConfig, log=print) -> dict:
         _engine_tanh(config, data, rule, epoch_done)
     else:
         net = dn.DRTPNetwork((data.n_features,) + config.hidden + (data.n_classes,),
-                             n_steps=config.steps, precision=config.precision)
+                             n_steps=config.steps, precision=config.precision,
+                             weight_bits=config.weight_bits)
         train = _engine_lif if config.backend == "engine" else _lava_lif
         train(config, data, rule, net, epoch_done)
 
@@ -191,7 +208,9 @@ def run(config: TrainConfig, log=print) -> dict:
         "precision": config.precision, "model": config.model, "hidden": list(config.hidden),
         "epochs": config.epochs, "seed": config.seed, "lr": config.lr,
         "optimizer": config.optimizer, "batch_size": config.batch_size,
+        "lr_halving": config.lr_halving,
         "steps": config.steps if config.model == "lif" else None,
+        "weight_bits": config.weight_bits if config.model == "lif" else None,
         "lr_shifts": [net.lr_shift(rule, k) for k in range(net.n_layers)] if net else None,
         "n_train": len(data.train_x), "n_test": len(data.test_x),
         "test_accuracy": history[-1]["test_accuracy"],

@@ -155,3 +155,18 @@ def test_fixed_point_weights_must_be_8_bit_integers():
         dn.predict(net, rule, too_big, x)
     with pytest.raises(ValueError, match=r"layer 1: weights must have shape \(10, 32\)"):
         dn.predict(net, rule, (dn.init_weights(net, 0)[0], np.zeros((10, 30), np.int64)), x)
+
+
+def test_learning_rate_halving_schedule():
+    from lava_plastic.train import epoch_rule
+
+    config = TrainConfig(lr=2.0**-8, lr_halving=2)
+    rule = drtp.DRTP(lr=2.0**-8)
+    assert [epoch_rule(config, rule, e).lr for e in (1, 2, 3, 4, 5)] == [
+        2.0**-8, 2.0**-8, 2.0**-9, 2.0**-9, 2.0**-10]
+    net, _, _ = small_net("fixed")
+    assert net.lr_shift(epoch_rule(config, rule, 3), 0) == net.lr_shift(rule, 0) + 1
+    with pytest.raises(ValueError, match="keeps one learning rate"):
+        TrainConfig(backend="lava", lr_halving=2)
+    with pytest.raises(ValueError, match="lr_halving must be a positive"):
+        TrainConfig(lr_halving=0)
