@@ -20,7 +20,7 @@ RESULTS = Path(__file__).parent / "results"
 
 DIGITS = dict(dataset="digits", hidden=(100,), steps=16, lr=2.0**-7, epochs=10, seed=0)
 MNIST_LIF = dict(dataset="mnist", hidden=(500,), steps=16, lr=2.0**-8, lr_halving=3, batch_size=16,
-                 epochs=12, weight_bits=7, seed=0)
+                 epochs=12, seed=0)
 PRESETS = {
     "digits": [
         dict(DIGITS, backend="engine", precision="float"),

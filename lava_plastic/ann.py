@@ -54,11 +54,6 @@ def drtp_directions(rule: drtp.DRTP, bs, params: ANNParams, x, y_star):
     return tuple(dirs_w) + tuple(dirs_b), ys[-1]
 
 
-def bce(y: np.ndarray, y_star: np.ndarray) -> float:
-    y = np.clip(y, 1e-12, 1 - 1e-12)
-    return float(-np.mean(y_star * np.log(y) + (1 - y_star) * np.log(1 - y)))
-
-
 def predict(params: ANNParams, x: np.ndarray, batch: int = 1000) -> np.ndarray:
     return np.concatenate([forward(params, x[i : i + batch])[0][-1].argmax(axis=1)
                            for i in range(0, len(x), batch)])

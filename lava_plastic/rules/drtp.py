@@ -78,13 +78,6 @@ class DRTP:
     def output_lr(self) -> float:
         return self.lr / self.n_classes
 
-    def lr_shift(self, output: bool) -> int:
-        """Fixed point: the update is ``acc >> lr_shift``; the shift that makes it equal to the
-        float update ``lr * acc_float`` (acc_int = acc_float * 2**DELTA_SHIFT), rounded to the
-        nearest power of two."""
-        lr = self.output_lr() if output else self.lr
-        return int(round(DELTA_SHIFT - math.log2(lr)))
-
 
 # ---------------------------------------------------------------------------------------------
 # Random target projection
@@ -181,7 +174,12 @@ def output_delta(y_star: np.ndarray, output: np.ndarray, scale: int = 1) -> np.n
 
 def accumulate(acc: np.ndarray, delta: np.ndarray, pre: np.ndarray, fixed: bool) -> np.ndarray:
     """``acc + sum_batch delta^T pre``: ``(batch, n_out)``, ``(batch, n_in)`` -> ``(n_out, n_in)``.
-    Fixed point: exact integer product, the 32-bit accumulator saturates."""
+
+    Fixed point: exact integer product into a 32-bit accumulator that saturates. One sample
+    adds at most ``T * 2**13 * 2**8`` in magnitude (13-bit third factor, 8-bit input payload), so
+    the accumulator cannot saturate for ``T * batch < 2**10``; within that bound summing a
+    sample's steps at once (the engine) or step by step (the Lava model) gives the same integers.
+    """
     if fixed:
         return fp.saturate(acc + fp.exact_int_matmul(delta.T, pre), ACC_BITS)
     return acc + delta.T @ pre

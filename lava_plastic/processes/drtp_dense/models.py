@@ -60,7 +60,8 @@ class PyDRTPDenseModelFloat(_DRTPDenseModel):
 @requires(CPU)
 @tag("fixed_pt")
 class PyDRTPDenseModelFixed(_DRTPDenseModel):
-    """Signed 8-bit weights, int64 accumulator (exact), int32 output messages."""
+    """Signed 8-bit weights, a 32-bit saturating update accumulator (held in int64), int32
+    output messages."""
 
     fixed = True
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
