@@ -32,13 +32,15 @@ class _DRTPDenseModel(PyLoihiProcessModel):
         delta = self.delta_in.recv()
         step = step_in_sample(self.time_step, self.proc_params["sample_steps"])
         learning = bool(self.learning[0])
-        if learning and step > 0:
-            self.acc[:] = accumulate(self.acc, delta[None, :], self.prev_in[None, :], self.fixed)
+        if learning:
+            self.step_deltas[step] = delta
+            self.step_inputs[step] = self.prev_in
         self.prev_in[:] = s_in
         self.a_buff[:] = synapse_forward(self.params, self.weights, s_in[None, :])[0]
         if learning and step == self.proc_params["sample_steps"] - 1:
-            self.weights[:] = apply_update(self.params, self.weights, self.acc, int(self.n_updates[0]))
-            self.acc[:] = 0
+            acc = accumulate(np.zeros(self.weights.shape, self.step_deltas.dtype),
+                             self.step_deltas[1:], self.step_inputs[1:], self.fixed)
+            self.weights[:] = apply_update(self.params, self.weights, acc, int(self.n_updates[0]))
             self.n_updates[0] += 1
 
 
@@ -51,7 +53,8 @@ class PyDRTPDenseModelFloat(_DRTPDenseModel):
     delta_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     weights: np.ndarray = LavaPyType(np.ndarray, float)
-    acc: np.ndarray = LavaPyType(np.ndarray, float)
+    step_deltas: np.ndarray = LavaPyType(np.ndarray, float)
+    step_inputs: np.ndarray = LavaPyType(np.ndarray, float)
     prev_in: np.ndarray = LavaPyType(np.ndarray, float)
     a_buff: np.ndarray = LavaPyType(np.ndarray, float)
 
@@ -60,14 +63,15 @@ class PyDRTPDenseModelFloat(_DRTPDenseModel):
 @requires(CPU)
 @tag("fixed_pt")
 class PyDRTPDenseModelFixed(_DRTPDenseModel):
-    """Signed 8-bit weights, a 32-bit saturating update accumulator (held in int64), int32
-    output messages."""
+    """Signed 8-bit weights, 13-bit third factors, 24-bit input payloads, a 32-bit saturating
+    update accumulator (:func:`lava_plastic.rules.drtp.accumulate`), int32 output messages."""
 
     fixed = True
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     delta_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=13)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
     weights: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
-    acc: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=64)
+    step_deltas: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
+    step_inputs: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     prev_in: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)

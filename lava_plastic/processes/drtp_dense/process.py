@@ -13,11 +13,13 @@ class DRTPDense(AbstractProcess):
     """Dense synapses that learn with DRTP.
 
     Every step it sends the input it weighted in the previous step (Lava's Dense delay), reads
-    its input ``s_in`` and its neurons' third factor ``delta_in``, and, while ``learning`` is 1,
-    adds ``delta_in ⊗ (its previous input)`` to ``acc`` (nothing in a sample's first step).
-    At the last step of each sample of ``sample_steps`` steps it writes ``acc`` into the weights
-    (:func:`lava_plastic.drtp_network.apply_update`), clears it and counts the update in
-    ``n_updates`` (which seeds the fixed-point stochastic rounding).
+    its input ``s_in`` and its neurons' third factor ``delta_in`` and, while ``learning`` is 1,
+    records the pair (``delta_in``, its previous input) in row ``t`` of ``step_deltas`` and
+    ``step_inputs``. At the last step of each sample of ``sample_steps`` steps it sums the
+    outer products of the pairs from the sample's second step on (the first step's input belongs
+    to the previous sample) in one product, writes the update into the weights
+    (:func:`lava_plastic.drtp_network.apply_update`) and counts it in ``n_updates`` (which seeds
+    the fixed-point stochastic rounding).
 
     ``weights``: ``(n_out, n_in)`` in weight units (fixed point: signed 8 bits). ``weight_exp``:
     output shift. ``graded``: the input is a graded payload rather than spikes. ``lr_shift``:
@@ -34,7 +36,8 @@ class DRTPDense(AbstractProcess):
         self.delta_in = InPort(shape=(n_out,))
         self.a_out = OutPort(shape=(n_out,))
         self.weights = Var(shape=(n_out, n_in), init=weights)
-        self.acc = Var(shape=(n_out, n_in), init=0)
+        self.step_deltas = Var(shape=(int(sample_steps), n_out), init=0)
+        self.step_inputs = Var(shape=(int(sample_steps), n_in), init=0)
         self.prev_in = Var(shape=(n_in,), init=0)
         self.a_buff = Var(shape=(n_out,), init=0)
         self.learning = Var(shape=(1,), init=1)
