@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+# Lava's runtime sets the multiprocessing start method when it is first imported, which fails
+# once anything (tqdm's lock, for one) has fixed it: import it before any training starts.
 from lava_plastic import ann, datasets, drtp_network as dn
+from lava_plastic.drtp_lava import LavaDRTP
 from lava_plastic.optim import make_optimizer
 from lava_plastic.rules import drtp
 
@@ -134,8 +137,6 @@ def _engine_lif(config, data, rule, net, epoch_done):
 
 
 def _lava_lif(config, data, rule, net, epoch_done):
-    from lava_plastic.drtp_lava import LavaDRTP
-
     bs = drtp.projection_matrices(rule, net.hidden_sizes)
     weights = dn.init_weights(net, config.seed)
     with LavaDRTP(net, rule, weights, bs, data.train_x, data.train_y, data.test_x, data.test_y) as graph:

@@ -1,5 +1,7 @@
 """Training with DRTP through the engine and the command line, and bad input."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -58,14 +60,21 @@ def test_cli_train_writes_results(tmp_path, capsys):
 
 
 @pytest.mark.lava
-@pytest.mark.usefixtures("lava_clean")
-def test_cli_train_lava_backend(tmp_path):
-    out = tmp_path / "lava"
-    code = cli.main(["train", "--dataset", "digits", "--backend", "lava", "--precision", "fixed",
-                     "--epochs", "1", "--hidden", "32", "--max-train", "30", "--max-test", "20",
-                     "--out", str(out), "--no-progress"])
-    assert code == 0
-    results = json.loads((out / "results.json").read_text())
+def test_cli_train_lava_backend_after_an_engine_run(tmp_path):
+    """The real command line in a fresh interpreter: an engine run (with its progress bar) and
+    then the Lava backend in the same process, which needs Lava imported first."""
+    script = f"""
+from lava_plastic import cli
+assert cli.main(["train", "--epochs", "1", "--max-train", "20", "--max-test", "10",
+                 "--out", {str(tmp_path / "engine")!r}]) == 0
+assert cli.main(["train", "--backend", "lava", "--precision", "fixed", "--epochs", "1",
+                 "--hidden", "32", "--max-train", "30", "--max-test", "20",
+                 "--out", {str(tmp_path / "lava")!r}, "--no-progress"]) == 0
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((tmp_path / "lava" / "results.json").read_text())
     assert (results["backend"], results["n_train"], results["n_test"]) == ("lava", 30, 20)
     assert results["test_accuracy"] * 20 == round(results["test_accuracy"] * 20)
 
