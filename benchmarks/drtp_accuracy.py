@@ -11,12 +11,9 @@ results (accuracy per epoch, seconds per epoch).
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
+from common import write_results
 from lava_plastic.train import TrainConfig, run
-
-RESULTS = Path(__file__).parent / "results"
 
 DIGITS = dict(dataset="digits", hidden=(100,), steps=16, lr=2.0**-7, epochs=10, seed=0)
 MNIST_LIF = dict(dataset="mnist", hidden=(500,), steps=16, lr=2.0**-8, lr_halving=3, batch_size=16,
@@ -60,10 +57,7 @@ def main():
     for r in runs:
         print(f"{r['model']:6s} {r['backend']:7s} {r['precision']:9s} {r['epochs']:6d} "
               f"{r['test_accuracy']:9.4f} {r['best_test_accuracy']:7.4f} {r['seconds_per_epoch']:8.1f}")
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"drtp_{args.preset}.json"
-    path.write_text(json.dumps(runs, indent=2) + "\n")
-    print(f"wrote {path}")
+    write_results(f"drtp_{args.preset}", runs)
 
 
 if __name__ == "__main__":

@@ -11,19 +11,14 @@ gets 0.1-0.2 (../shared/notes/lava-facts.md). Writes ``benchmarks/results/drtp_l
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
-import numpy as np
+from common import write_results
 
 from lava_plastic import drtp_network as dn
 from lava_plastic.datasets import load_mnist
 from lava_plastic.drtp_lava import LavaDRTP
 from lava_plastic.rules import drtp
-
-RESULTS = Path(__file__).parent / "results" / "drtp_lava_speed.json"
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,9 +53,7 @@ def main():
         print(f"{precision:5s}: learning {row['samples_per_s_learning']:.2f} samples/s "
               f"({row['steps_per_s_learning']:.0f} steps/s), no learning "
               f"{row['steps_per_s_no_learning']:.0f} steps/s, ratio {row['learning_ratio']:.2f}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    write_results("drtp_lava_speed", results)
 
 
 if __name__ == "__main__":

@@ -12,22 +12,17 @@ the figures to ``benchmarks/results/inference_speed.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
+from common import write_results
 from lava.magma.core.run_conditions import RunSteps
-from lava.proc.monitor.process import Monitor
 
 from lava_plastic.datasets import load_mnist, rate_spikes
 from lava_plastic.engine import check_input, simulate
-from lava_plastic.lava_graph import build_graph, run_config, stopping
+from lava_plastic.lava_graph import build_graph, monitor_data, probe, run_config, stopping
 from lava_plastic.network import random_network
-
-RESULTS = Path(__file__).parent / "results" / "inference_speed.json"
-
 
 def engine_run(net, x, batch):
     start = time.perf_counter()
@@ -45,8 +40,7 @@ def lava_run(net, x):
     n, steps, _ = x.shape
     start = time.perf_counter()
     graph = build_graph(net, x.reshape(n * steps, -1), sample_steps=steps)
-    monitor = Monitor()
-    monitor.probe(target=graph.neurons[-1].s_out, num_steps=graph.n_steps)
+    monitor = probe(graph.neurons[-1].s_out, graph.n_steps)
     with stopping(graph.source):
         graph.source.run(condition=RunSteps(num_steps=steps), run_cfg=run_config(net.precision))
         setup_s = time.perf_counter() - start
@@ -54,7 +48,7 @@ def lava_run(net, x):
         graph.source.run(condition=RunSteps(num_steps=graph.n_steps - steps),
                          run_cfg=run_config(net.precision))
         run_s = time.perf_counter() - start
-        out = np.asarray(next(iter(next(iter(monitor.get_data().values())).values())))
+        out = monitor_data(monitor)
     return out.reshape(n, steps, -1).sum(axis=1), setup_s, run_s
 
 
@@ -98,9 +92,7 @@ def main():
               f"Lava {lava_rate:7.2f} samples/s ({n_lava - 1} in {run_s:.2f} s, setup "
               f"{setup_s:.2f} s) | engine/Lava = {engine_rate / lava_rate:.0f}x | "
               f"output counts identical for {agree:.0%} of samples")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    write_results("inference_speed", results)
 
 
 if __name__ == "__main__":

@@ -29,15 +29,17 @@ from lava_plastic.processes.spike_counter.process import SpikeCounter
 from lava_plastic.rules import drtp
 
 
-def projection_dense(net: DRTPNetwork, m: np.ndarray, name: str) -> Dense:
-    """A stock Dense carrying ``y* -> m^T y*`` (``m``: ``(C, n)`` in third-factor units).
+def stock_dense_args(net: DRTPNetwork, w: np.ndarray, weight_exp: int) -> dict:
+    """Arguments of a stock (Learning)Dense that computes ``(w @ s) * 2**weight_exp``.
 
-    Fixed point: a bit-accurate Dense keeps only even mixed-sign weights, so it holds ``2 m``
-    with ``weight_exp = -1``; the sum of even numbers halves exactly, giving ``m^T y*``.
+    Float: Lava's float Dense has no exponent, so it holds ``w * 2**weight_exp``. Fixed point: a
+    bit-accurate Dense keeps only even mixed-sign 8-bit weights, so it holds ``2 w`` with
+    ``weight_exp - 1``; a sum of even numbers halves exactly.
     """
     if net.fixed:
-        return Dense(weights=2 * m.T.astype(np.int64), weight_exp=-1, num_weight_bits=8, name=name)
-    return Dense(weights=m.T, name=name)
+        return dict(weights=2 * np.asarray(w).astype(np.int64), weight_exp=weight_exp - 1,
+                    num_weight_bits=8)
+    return dict(weights=np.asarray(w) * 2.0**weight_exp)
 
 
 class StreamGraph:
@@ -65,6 +67,15 @@ class StreamGraph:
                                     sample_steps=net.n_steps, name="readout")
         self.run_cfg = run_config(net.precision)
         self.gates = []
+
+    def _connect_target(self, k: int, ms, mod_port):
+        """Carry the label to layer ``k``'s modulatory port through a stock Dense: ``B_k^T y*``
+        (``ms[k]``, third-factor units) for a hidden layer, ``y*`` for the output layer."""
+        output = k == self.net.n_layers - 1
+        target = np.eye(self.net.n_classes, dtype=np.int64) if output else ms[k]
+        proj = Dense(name=f"target{k}", **stock_dense_args(self.net, target.T, 0))
+        self.source.label_out.connect(proj.s_in)
+        proj.a_out.connect(mod_port)
 
     def _assign(self, var, value: int):
         """Set a one-element Var: its initial value before the first run (Lava can set Vars
@@ -130,13 +141,10 @@ class LavaDRTP(StreamGraph):
             lif = DRTPLIF(shape=(net.sizes[k + 1],), sample_steps=net.n_steps, du=net.du,
                           dv=net.dv, vth_bits=net.vth_bits, width_shift=net.width_shift(rule),
                           output=output, name=f"drtp_lif{k}")
-            target = np.eye(net.n_classes, dtype=np.int64) if output else ms[k]
-            proj = projection_dense(net, target, name=f"target{k}")
             port.connect(syn.s_in)
             syn.a_out.connect(lif.a_in)
             lif.delta_out.connect(syn.delta_in)
-            self.source.label_out.connect(proj.s_in)
-            proj.a_out.connect(lif.mod_in)
+            self._connect_target(k, ms, lif.mod_in)
             port = lif.s_out
             self.synapses.append(syn)
             self.neurons.append(lif)

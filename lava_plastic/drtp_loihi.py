@@ -25,7 +25,7 @@ import numpy as np
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.proc.dense.process import Dense, LearningDense
 
-from lava_plastic.drtp_lava import StreamGraph, projection_dense
+from lava_plastic.drtp_lava import StreamGraph, stock_dense_args
 from lava_plastic.drtp_network import DRTPNetwork, modulation_weights
 from lava_plastic.processes.drtp_3f_lif.process import DRTP3FLIF
 from lava_plastic.rules import drtp
@@ -51,7 +51,7 @@ def learning_rule(net: DRTPNetwork, rule: drtp.DRTP, k: int, seed: int = 0):
     Float: LearningDense holds ``w * 2**weight_exp``, so the total shift is
     ``lr_shift - weight_exp``. Fixed point: the x1 impulse (``2**4``), the engine's ``2**-3``
     for a two-trace product and the doubled weight storage (``2**1``, see
-    :func:`lava_plastic.drtp_lava.projection_dense`) add up to a factor 1, so the same shift
+    :func:`lava_plastic.drtp_lava.stock_dense_args`) add up to a factor 1, so the same shift
     applies (the y2/y3 traces saturate at 7 bits).
     """
     shift = net.lr_shift(rule, k) - net.weight_exp(k)
@@ -65,15 +65,6 @@ def learning_rule(net: DRTPNetwork, rule: drtp.DRTP, k: int, seed: int = 0):
     else:
         lr = Loihi3FLearningRule(**strings, x1_impulse=1.0, x1_tau=FLOAT_TRACE_TAU, t_epoch=1)
     return lr, shift - rule_shift
-
-
-def dense_weights(net: DRTPNetwork, k: int, w: np.ndarray) -> dict:
-    """Arguments of a stock (Learning)Dense holding layer ``k``'s weights ``w``. Float: no
-    exponent, so ``w * 2**weight_exp``. Fixed point: mixed-sign 8-bit Dense weights are even, so
-    ``2 w`` with ``weight_exp - 1``."""
-    if net.fixed:
-        return dict(weights=2 * w, weight_exp=net.weight_exp(k) - 1, num_weight_bits=8)
-    return dict(weights=w * 2.0**net.weight_exp(k))
 
 
 class LoihiDRTP(StreamGraph):
@@ -95,23 +86,21 @@ class LoihiDRTP(StreamGraph):
             output = k == net.n_layers - 1
             lr, y_shift = learning_rule(net, rule, k, seed=rule.seed + k)
             w = np.asarray(weights[k])
-            plastic = LearningDense(learning_rule=lr, name=f"plastic{k}", **dense_weights(net, k, w))
+            dense_args = stock_dense_args(net, w, net.weight_exp(k))
+            plastic = LearningDense(learning_rule=lr, name=f"plastic{k}", **dense_args)
             lif = DRTP3FLIF(shape=(net.sizes[k + 1],), sample_steps=net.n_steps, du=net.du,
                             dv=net.dv, vth_bits=net.vth_bits, width_shift=net.width_shift(rule),
                             output=output, y_shift=y_shift, learning_rule=lr, name=f"lif{k}")
             port.connect(plastic.s_in)
             if frozen_forward:
-                frozen = Dense(name=f"frozen{k}", **dense_weights(net, k, w))
+                frozen = Dense(name=f"frozen{k}", **dense_args)
                 port.connect(frozen.s_in)
                 frozen.a_out.connect(lif.a_in)
             else:
                 plastic.a_out.connect(lif.a_in)
             for name in ("bap", "y1", "y2", "y3"):
                 getattr(lif, f"s_out_{name}").connect(getattr(plastic, f"s_in_{name}"))
-            target = np.eye(net.n_classes, dtype=np.int64) if output else ms[k]
-            proj = projection_dense(net, target, name=f"target{k}")
-            self.source.label_out.connect(proj.s_in)
-            proj.a_out.connect(lif.a_third_factor_in)
+            self._connect_target(k, ms, lif.a_third_factor_in)
             port = lif.s_out
             self.synapses.append(plastic)
             self.neurons.append(lif)

@@ -35,6 +35,7 @@ import numpy as np
 from lava_plastic import fixed_point as fp
 from lava_plastic.engine import dense_fixed, dense_float, fire, lif_fixed_integrate, lif_float_integrate
 from lava_plastic.network import PRECISIONS
+from lava_plastic.optim import Adam
 from lava_plastic.rules import drtp
 
 
@@ -378,7 +379,5 @@ def make_optimizer_for(net: DRTPNetwork, name: str, lr: float):
     if name == "adam":
         if net.fixed:
             raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
-        from lava_plastic.optim import Adam
-
         return Adam(lr * 2**net.weight_bits)
     raise ValueError(f"unknown optimizer {name!r}; choose sgd or adam")

@@ -45,7 +45,6 @@ def stopping(process):
 @dataclass
 class LavaGraph:
     source: RingBuffer
-    dense: list
     neurons: list
     n_steps: int
 
@@ -57,7 +56,7 @@ def build_graph(net: LIFNetwork, stream: np.ndarray, sample_steps: int | None = 
     steps; without, stock ``LIF`` neurons.
     """
     source = RingBuffer(data=np.ascontiguousarray(stream.T))
-    dense, neurons = [], []
+    neurons = []
     port = source.s_out
     for k, layer in enumerate(net.layers):
         kwargs = dict(weights=np.asarray(layer.weights), num_message_bits=layer.num_message_bits,
@@ -72,18 +71,19 @@ def build_graph(net: LIFNetwork, stream: np.ndarray, sample_steps: int | None = 
         port.connect(conn.s_in)
         conn.a_out.connect(lif.a_in)
         port = lif.s_out
-        dense.append(conn)
         neurons.append(lif)
-    return LavaGraph(source, dense, neurons, stream.shape[0])
+    return LavaGraph(source, neurons, stream.shape[0])
 
 
-def _probe(target, n_steps):
+def probe(target, n_steps: int) -> Monitor:
+    """A Monitor recording ``target`` (a Var or an OutPort) for ``n_steps`` steps."""
     monitor = Monitor()
     monitor.probe(target=target, num_steps=n_steps)
     return monitor
 
 
-def _monitor_data(monitor) -> np.ndarray:
+def monitor_data(monitor: Monitor) -> np.ndarray:
+    """The ``(time, ...)`` recording of a Monitor made by :func:`probe`."""
     data = monitor.get_data()
     (by_var,) = data.values()
     (values,) = by_var.values()
@@ -100,15 +100,15 @@ def run_lava(net: LIFNetwork, x: np.ndarray, record_state: bool = True):
     stream = x.reshape(batch * n_steps, -1)
     graph = build_graph(net, stream, sample_steps=None if batch == 1 else n_steps)
     total = graph.n_steps
-    spike_mons = [_probe(lif.s_out, total) for lif in graph.neurons]
+    spike_mons = [probe(lif.s_out, total) for lif in graph.neurons]
     state_mons = (
-        [(_probe(lif.u, total), _probe(lif.v, total)) for lif in graph.neurons]
+        [(probe(lif.u, total), probe(lif.v, total)) for lif in graph.neurons]
         if record_state else []
     )
     with stopping(graph.source):
         graph.source.run(condition=RunSteps(num_steps=total), run_cfg=run_config(net.precision))
-        spikes = [_monitor_data(m) for m in spike_mons]
-        states = [(_monitor_data(mu), _monitor_data(mv)) for mu, mv in state_mons]
+        spikes = [monitor_data(m) for m in spike_mons]
+        states = [(monitor_data(mu), monitor_data(mv)) for mu, mv in state_mons]
 
     def per_sample(values, dtype):
         return values.reshape(batch, n_steps, -1).astype(dtype)

@@ -90,16 +90,10 @@ def load_data(config: TrainConfig) -> datasets.Dataset:
                             data.test_x[:n_test], data.test_y[:n_test], data.n_classes)
 
 
-class _Progress:
-    def __init__(self, config, total, epoch):
-        self.bar = tqdm(total=total, desc=f"epoch {epoch}/{config.epochs}", unit="sample",
-                        disable=None if config.progress else True, leave=False)
-
-    def __call__(self, n):
-        self.bar.update(n)
-
-    def close(self):
-        self.bar.close()
+def _progress(config: TrainConfig, total: int, epoch: int) -> tqdm:
+    """The epoch's progress bar (shown on a terminal, unless ``progress`` is off)."""
+    return tqdm(total=total, desc=f"epoch {epoch}/{config.epochs}", unit="sample",
+                disable=None if config.progress else True, leave=False)
 
 
 def epoch_rule(config: TrainConfig, rule: drtp.DRTP, epoch: int) -> drtp.DRTP:
@@ -120,7 +114,7 @@ def _engine_lif(config, data, rule, net, epoch_done):
     for epoch in range(1, config.epochs + 1):
         rule_now = epoch_rule(config, rule, epoch)
         order = rng.permutation(len(data.train_x))
-        bar = _Progress(config, len(order), epoch)
+        bar = _progress(config, len(order), epoch)
         start = time.perf_counter()
         seen = np.zeros((len(order), net.n_classes), dtype=np.int64)
         for i in range(0, len(order), 10 * config.batch_size):
@@ -128,7 +122,7 @@ def _engine_lif(config, data, rule, net, epoch_done):
             state, chunk_seen = dn.train_epoch(net, rule_now, state, ms, data.train_x,
                                                data.train_y, config.batch_size, optimizer, chunk)
             seen[chunk] = chunk_seen[chunk]
-            bar(len(chunk))
+            bar.update(len(chunk))
         bar.close()
         seconds = time.perf_counter() - start
         test = dn.predict(net, rule, state.weights, data.test_x)
@@ -141,12 +135,12 @@ def _lava_lif(config, data, rule, net, epoch_done):
     weights = dn.init_weights(net, config.seed)
     with LavaDRTP(net, rule, weights, bs, data.train_x, data.train_y, data.test_x, data.test_y) as graph:
         for epoch in range(1, config.epochs + 1):
-            bar = _Progress(config, graph.n_train, epoch)
+            bar = _progress(config, graph.n_train, epoch)
             start = time.perf_counter()
             for first in range(0, graph.n_train, LAVA_CHUNK):
                 n = min(LAVA_CHUNK, graph.n_train - first)
                 graph.present(first, n, learning=True)
-                bar(n)
+                bar.update(n)
             bar.close()
             seconds = time.perf_counter() - start
             seen = graph.counts(0, graph.n_train)
@@ -165,7 +159,7 @@ def _engine_tanh(config, data, rule, epoch_done):
     x_train = data.train_x.astype(np.float64)
     for epoch in range(1, config.epochs + 1):
         order = rng.permutation(len(x_train))
-        bar = _Progress(config, len(order), epoch)
+        bar = _progress(config, len(order), epoch)
         start = time.perf_counter()
         correct = 0.0
         for i in range(0, len(order), 100 * config.batch_size):
@@ -173,7 +167,7 @@ def _engine_tanh(config, data, rule, epoch_done):
             params, opt_state, acc = ann.train_epoch(rule, bs, params, opt_state, optimizer,
                                                      x_train, data.train_y, config.batch_size, chunk)
             correct += acc * len(chunk)
-            bar(len(chunk))
+            bar.update(len(chunk))
         bar.close()
         seconds = time.perf_counter() - start
         test_acc = float(np.mean(ann.predict(params, data.test_x.astype(np.float64)) == data.test_y))

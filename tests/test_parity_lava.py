@@ -7,7 +7,6 @@ of spiking inputs, the engine uses a matrix product: the sums differ only by flo
 import numpy as np
 import pytest
 
-from lava_plastic import fixed_point as fp
 from lava_plastic.engine import simulate
 from lava_plastic.lava_graph import run_lava
 from lava_plastic.network import LIFLayer, LIFNetwork, random_network
