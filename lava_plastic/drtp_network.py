@@ -297,25 +297,34 @@ def run_batch(net: DRTPNetwork, rule: drtp.DRTP, weights, ms, x_payload, y_star,
     deltas = [[] for _ in range(net.n_layers)]
     pres = [[] for _ in range(net.n_layers)]
     layer_in = [None] * net.n_layers
+    # Direct coding sends the same payload every step, so the first layer's synaptic input is
+    # the same every step too: computed once (the same numbers the Dense computes each step).
+    a_first = synapse_forward(sps[0], weights[0], x_payload)
     for t in range(net.n_steps):
         s = x_payload
         for k in range(net.n_layers):
             # The Dense delay: this step's synaptic input is last step's weighted input (none
             # yet in the sample's first step, where the neuron drops its input anyway).
-            a_in = synapse_forward(sps[k], weights[k], layer_in[k]) if t else np.zeros_like(u[k])
+            if not t:
+                a_in = np.zeros_like(u[k])
+            else:
+                a_in = a_first if k == 0 else synapse_forward(sps[k], weights[k], layer_in[k])
             u[k], v[k], spikes, delta = sample_neuron_step(nps[k], u[k], v[k], a_in, mods[k], t == 0)
             if learn and t:
                 deltas[k].append(delta)
-                pres[k].append(layer_in[k])
+                if k:
+                    pres[k].append(layer_in[k])
             layer_in[k] = s
             s = spikes
         counts += s
     accs = None
     if learn:
-        accs = tuple(
-            drtp.accumulate(np.zeros(w.shape, dtype), np.concatenate(d), np.concatenate(p), net.fixed)
-            for w, d, p in zip(weights, deltas, pres)
-        )
+        # The first layer's input is the same every step, so sum_t delta_t x^T = (sum_t delta_t)
+        # x^T: one product instead of n_steps - 1 (exact integers in fixed point).
+        first = (np.sum(deltas[0], axis=0), x_payload)
+        rest = [(np.concatenate(d), np.concatenate(p)) for d, p in zip(deltas[1:], pres[1:])]
+        accs = tuple(drtp.accumulate(np.zeros(w.shape, dtype), d, p, net.fixed)
+                     for w, (d, p) in zip(weights, [first] + rest))
     return counts, accs
 
 
