@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/drtp_accuracy.py digits
     .venv/bin/python benchmarks/drtp_accuracy.py mnist-lif --data-dir ../shared/data
+    .venv/bin/python benchmarks/drtp_accuracy.py mnist-lif-augment --data-dir ../shared/data
     .venv/bin/python benchmarks/drtp_accuracy.py mnist-tanh --data-dir ../shared/data
 
 Each run goes through :func:`lava_plastic.train.run` (the ``lava-plastic train`` code path). The
@@ -29,6 +30,10 @@ PRESETS = {
         dict(MNIST_LIF, precision="float"),
         dict(MNIST_LIF, precision="fixed"),
     ],
+    "mnist-lif-augment": [
+        dict(MNIST_LIF, precision="float", augment_shift=1, epochs=15),
+        dict(MNIST_LIF, precision="fixed", augment_shift=1, epochs=15),
+    ],
     "mnist-tanh": [
         dict(dataset="mnist", model="tanh", hidden=(500,), optimizer="adam", lr=1e-3,
              batch_size=60, epochs=30, seed=0),
@@ -50,7 +55,8 @@ def main():
         config = TrainConfig(data_dir=args.data_dir, progress=False, **spec)
         print(f"== {config.model} {config.hidden} on {config.dataset}, {config.backend}, "
               f"{config.precision}, {config.epochs} epochs, lr {config.lr:g}, "
-              f"{config.optimizer}, batch {config.batch_size}", flush=True)
+              f"{config.optimizer}, batch {config.batch_size}, augment shift {config.augment_shift}",
+              flush=True)
         runs.append(run(config, log=lambda line: print("   " + line, flush=True)))
     print(f"\n{'model':6s} {'backend':7s} {'precision':9s} {'epochs':>6s} {'test acc':>9s} "
           f"{'best':>7s} {'s/epoch':>8s}")

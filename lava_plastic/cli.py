@@ -61,7 +61,7 @@ def train(args) -> int:
             hidden=tuple(args.hidden or (100,)), seed=args.seed, lr=args.lr,
             batch_size=args.batch_size, optimizer=args.optimizer, steps=args.steps,
             weight_bits=args.weight_bits, lr_halving=args.lr_halving,
-            max_train=args.max_train, max_test=args.max_test,
+            augment_shift=args.augment_shift, max_train=args.max_train, max_test=args.max_test,
             out=args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}",
             progress=not args.no_progress)
         print(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
     tr.add_argument("--lr-halving", type=int, default=None,
                     help="halve the learning rate every N epochs (engine)")
+    tr.add_argument("--augment-shift", type=int, default=0,
+                    help="translate each training image by up to N pixels, redrawn every epoch (engine)")
     tr.add_argument("--max-train", type=int, default=None, help="use the first N training samples")
     tr.add_argument("--max-test", type=int, default=None, help="use the first N test samples")
     tr.add_argument("--out", default=None, help="output directory (default runs/<rule>-<dataset>-...)")

@@ -336,6 +336,29 @@ def rate_spikes(values: np.ndarray, n_steps: int, seed: int, max_rate: float = 1
     return (draws < values[:, None, :] * max_rate).astype(np.float32)
 
 
+IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28)}
+"""The frame of each image data set whose samples are flattened images."""
+
+
+def random_shifts(x: np.ndarray, image_shape: tuple[int, int], max_shift: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Training-set augmentation: each flattened image of ``x`` ``(n, h * w)`` translated by its
+    own random ``(dy, dx)``, each drawn uniformly from ``-max_shift .. max_shift``; pixels moved in
+    from outside the frame are 0."""
+    h, w = image_shape
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != h * w:
+        raise ValueError(f"images must have shape (n, {h * w}) for {h}x{w} images, got {x.shape}")
+    if int(max_shift) != max_shift or not 0 <= max_shift < min(h, w):
+        raise ValueError(f"max_shift must be an integer in [0, {min(h, w) - 1}], got {max_shift!r}")
+    n, m = len(x), int(max_shift)
+    dy, dx = rng.integers(-m, m + 1, size=(2, n))
+    padded = np.pad(x.reshape(n, h, w), ((0, 0), (m, m), (m, m)))
+    rows = (m - dy)[:, None, None] + np.arange(h)[None, :, None]
+    cols = (m - dx)[:, None, None] + np.arange(w)[None, None, :]
+    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, h * w)
+
+
 def load(name: str, data_dir: str | os.PathLike | None = None, seed: int = 0) -> Dataset:
     """Load a data set by name: ``digits`` (bundled), ``mnist``, ``nettalk`` or ``nmnist``."""
     if name == "digits":

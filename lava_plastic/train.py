@@ -47,6 +47,7 @@ class TrainConfig:
     steps: int = 16
     weight_bits: int = 8
     lr_halving: int | None = None
+    augment_shift: int = 0
     max_train: int | None = None
     max_test: int | None = None
     out: str | None = None
@@ -78,6 +79,13 @@ class TrainConfig:
                 raise ValueError(f"lr_halving must be a positive number of epochs, got {self.lr_halving!r}")
             if self.backend == "lava":
                 raise ValueError("the lava backend keeps one learning rate (a synapse parameter)")
+        side = min(datasets.IMAGE_SHAPES[self.dataset])
+        if int(self.augment_shift) != self.augment_shift or not 0 <= self.augment_shift < side:
+            raise ValueError(f"augment_shift must be an integer in [0, {side - 1}] pixels for "
+                             f"{self.dataset}, got {self.augment_shift!r}")
+        if self.augment_shift and self.backend == "lava":
+            raise ValueError("the lava backend presents the stored training samples: "
+                             "augmentation runs in the engine")
         if self.optimizer == "adam" and self.precision == "fixed":
             raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
 
@@ -88,6 +96,17 @@ def load_data(config: TrainConfig) -> datasets.Dataset:
     n_test = len(data.test_x) if config.max_test is None else min(config.max_test, len(data.test_x))
     return datasets.Dataset(data.name, data.train_x[:n_train], data.train_y[:n_train],
                             data.test_x[:n_test], data.test_y[:n_test], data.n_classes)
+
+
+def epoch_train_x(config: TrainConfig, data: datasets.Dataset, epoch: int) -> np.ndarray:
+    """The training inputs of ``epoch``: the stored images, or with ``augment_shift`` each image
+    translated by its own random offset of up to that many pixels, redrawn every epoch from
+    ``(seed, epoch)``."""
+    if not config.augment_shift:
+        return data.train_x
+    rng = np.random.default_rng([config.seed, 0xA6, epoch])
+    return datasets.random_shifts(data.train_x, datasets.IMAGE_SHAPES[config.dataset],
+                                  config.augment_shift, rng)
 
 
 def _progress(config: TrainConfig, total: int, epoch: int) -> tqdm:
@@ -113,13 +132,14 @@ def _engine_lif(config, data, rule, net, epoch_done):
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
         rule_now = epoch_rule(config, rule, epoch)
-        order = rng.permutation(len(data.train_x))
+        train_x = epoch_train_x(config, data, epoch)
+        order = rng.permutation(len(train_x))
         bar = _progress(config, len(order), epoch)
         start = time.perf_counter()
         seen = np.zeros((len(order), net.n_classes), dtype=np.int64)
         for i in range(0, len(order), 10 * config.batch_size):
             chunk = order[i : i + 10 * config.batch_size]
-            state, chunk_seen = dn.train_epoch(net, rule_now, state, ms, data.train_x,
+            state, chunk_seen = dn.train_epoch(net, rule_now, state, ms, train_x,
                                                data.train_y, config.batch_size, optimizer, chunk)
             seen[chunk] = chunk_seen[chunk]
             bar.update(len(chunk))
@@ -156,8 +176,8 @@ def _engine_tanh(config, data, rule, epoch_done):
     optimizer = make_optimizer(config.optimizer, config.lr)
     opt_state = optimizer.init(params.weights + params.biases)
     rng = np.random.default_rng([config.seed, 0x5])
-    x_train = data.train_x.astype(np.float64)
     for epoch in range(1, config.epochs + 1):
+        x_train = epoch_train_x(config, data, epoch).astype(np.float64)
         order = rng.permutation(len(x_train))
         bar = _progress(config, len(order), epoch)
         start = time.perf_counter()
@@ -203,7 +223,7 @@ def run(config: TrainConfig, log=print) -> dict:
         "precision": config.precision, "model": config.model, "hidden": list(config.hidden),
         "epochs": config.epochs, "seed": config.seed, "lr": config.lr,
         "optimizer": config.optimizer, "batch_size": config.batch_size,
-        "lr_halving": config.lr_halving,
+        "lr_halving": config.lr_halving, "augment_shift": config.augment_shift,
         "steps": config.steps if config.model == "lif" else None,
         "weight_bits": config.weight_bits if config.model == "lif" else None,
         "lr_shifts": [net.lr_shift(rule, k) for k in range(net.n_layers)] if net else None,

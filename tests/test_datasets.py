@@ -232,3 +232,27 @@ def test_encoders_reject_bad_parameters():
 def test_unknown_dataset_name():
     with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
         ds.load("cifar")
+
+
+def test_random_shifts_translates_each_image_by_its_own_offset():
+    rng = np.random.default_rng(7)
+    x = rng.random((50, 36)).astype(np.float32)
+    shifted = ds.random_shifts(x, (6, 6), 2, np.random.default_rng(3))
+    dy, dx = np.random.default_rng(3).integers(-2, 3, size=(2, 50))  # the draws it makes
+    for i in range(50):
+        expected = np.zeros((6, 6), np.float32)
+        src = x[i].reshape(6, 6)
+        expected[max(dy[i], 0):6 + min(dy[i], 0), max(dx[i], 0):6 + min(dx[i], 0)] = \
+            src[max(-dy[i], 0):6 - max(dy[i], 0), max(-dx[i], 0):6 - max(dx[i], 0)]
+        np.testing.assert_array_equal(shifted[i].reshape(6, 6), expected)
+    assert len(set(zip(dy, dx))) > 10  # offsets differ between images
+    np.testing.assert_array_equal(ds.random_shifts(x, (6, 6), 0, rng), x)
+
+
+def test_random_shifts_rejects_bad_arguments():
+    x = np.zeros((3, 64))
+    with pytest.raises(ValueError, match=r"shape \(n, 49\) for 7x7 images"):
+        ds.random_shifts(x, (7, 7), 1, np.random.default_rng(0))
+    for bad in (8, -1, 1.5):
+        with pytest.raises(ValueError, match=r"max_shift must be an integer in \[0, 7\]"):
+            ds.random_shifts(x, (8, 8), bad, np.random.default_rng(0))
