@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/drtp_accuracy.py digits
     .venv/bin/python benchmarks/drtp_accuracy.py mnist-lif --data-dir ../shared/data
-    .venv/bin/python benchmarks/drtp_accuracy.py mnist-lif-augment --data-dir ../shared/data
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/drtp_accuracy.py mnist-lif-augment --data-dir ../shared/data
     .venv/bin/python benchmarks/drtp_accuracy.py mnist-tanh --data-dir ../shared/data
 
 Each run goes through :func:`lava_plastic.train.run` (the ``lava-plastic train`` code path). The
@@ -31,8 +31,8 @@ PRESETS = {
         dict(MNIST_LIF, precision="fixed"),
     ],
     "mnist-lif-augment": [
-        dict(MNIST_LIF, precision="float", augment_shift=1, epochs=15),
-        dict(MNIST_LIF, precision="fixed", augment_shift=1, epochs=15),
+        dict(MNIST_LIF, precision="float", augment_shift=1, batch_size=64, epochs=15),
+        dict(MNIST_LIF, precision="fixed", augment_shift=1, batch_size=64, epochs=15),
     ],
     "mnist-tanh": [
         dict(dataset="mnist", model="tanh", hidden=(500,), optimizer="adam", lr=1e-3,
