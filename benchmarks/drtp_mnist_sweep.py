@@ -20,7 +20,6 @@ import numpy as np
 
 from common import write_results
 from lava_plastic import datasets, drtp_network as dn
-from lava_plastic.optim import Adam
 from lava_plastic.rules import drtp
 
 BASE = dict(lr=2.0**-8, batch_size=16, psi_width=1.0, steps=16, hidden=500, adam=None)
@@ -42,7 +41,7 @@ def train_variant(spec: dict, data, epochs: int, halving: int, seed: int, log) -
     rule = drtp.DRTP(lr=spec["lr"], n_classes=data.n_classes, seed=seed, psi_width=spec["psi_width"])
     ms = dn.modulation_weights(net, drtp.projection_matrices(rule, net.hidden_sizes))
     weights = dn.init_weights(net, seed)
-    optimizer = Adam(spec["adam"] * 2**net.weight_bits) if spec["adam"] else None
+    optimizer = dn.make_optimizer_for(net, "adam", spec["adam"]) if spec["adam"] else None
     state = dn.TrainState(weights, optimizer.init(weights) if optimizer else None, 0)
     rng = np.random.default_rng([seed, 0x5])
     history = []

@@ -45,7 +45,7 @@ def stock_dense_args(net: DRTPNetwork, w: np.ndarray, weight_exp: int) -> dict:
 class StreamGraph:
     """What both DRTP graphs share: the data source (training rows, then test rows), the
     readout, the run configuration, and the driving: :meth:`present`, :meth:`train_epoch`,
-    :meth:`evaluate`, :meth:`counts`. Subclasses build the layers and list in ``gates`` the
+    :meth:`evaluate`, :meth:`counts`. Subclasses build the layers (each through :meth:`_add_layer`) and list in ``gates`` the
     one-element Vars that switch learning on and off. Use as a context manager (or call
     :meth:`stop`): the runtime is stopped on exit, also on errors."""
 
@@ -66,16 +66,21 @@ class StreamGraph:
         self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
                                     sample_steps=net.n_steps, name="readout")
         self.run_cfg = run_config(net.precision)
-        self.gates = []
+        self.synapses, self.neurons, self.gates = [], [], []
 
-    def _connect_target(self, k: int, ms, mod_port):
-        """Carry the label to layer ``k``'s modulatory port through a stock Dense: ``B_k^T y*``
-        (``ms[k]``, third-factor units) for a hidden layer, ``y*`` for the output layer."""
+    def _add_layer(self, k: int, ms, synapse, neuron, mod_port):
+        """Register layer ``k``'s synapse and neuron processes and carry the label to the
+        neuron's modulatory port through a stock Dense: ``B_k^T y*`` (``ms[k]``, third-factor
+        units) for a hidden layer, ``y*`` for the output layer. Returns the neuron's spike port,
+        the next layer's input."""
         output = k == self.net.n_layers - 1
         target = np.eye(self.net.n_classes, dtype=np.int64) if output else ms[k]
         proj = Dense(name=f"target{k}", **stock_dense_args(self.net, target.T, 0))
         self.source.label_out.connect(proj.s_in)
         proj.a_out.connect(mod_port)
+        self.synapses.append(synapse)
+        self.neurons.append(neuron)
+        return neuron.s_out
 
     def _assign(self, var, value: int):
         """Set a one-element Var: its initial value before the first run (Lava can set Vars
@@ -131,7 +136,6 @@ class LavaDRTP(StreamGraph):
                  test_x=None, test_y=None):
         super().__init__(net, rule, weights, train_x, train_y, test_x, test_y)
         ms = modulation_weights(net, bs)
-        self.synapses, self.neurons = [], []
         port = self.source.s_out
         for k in range(net.n_layers):
             output = k == net.n_layers - 1
@@ -144,10 +148,7 @@ class LavaDRTP(StreamGraph):
             port.connect(syn.s_in)
             syn.a_out.connect(lif.a_in)
             lif.delta_out.connect(syn.delta_in)
-            self._connect_target(k, ms, lif.mod_in)
-            port = lif.s_out
-            self.synapses.append(syn)
-            self.neurons.append(lif)
+            port = self._add_layer(k, ms, syn, lif, lif.mod_in)
         port.connect(self.counter.s_in)
         self.gates = [syn.learning for syn in self.synapses]
 

@@ -80,7 +80,6 @@ class LoihiDRTP(StreamGraph):
         if not np.all((self.data == 0) | (self.data == 1)):
             raise ValueError("the learning-engine form takes binary input spikes (0/1)")
         ms = modulation_weights(net, bs)
-        self.synapses, self.neurons = [], []
         port = self.source.s_out
         for k in range(net.n_layers):
             output = k == net.n_layers - 1
@@ -100,10 +99,7 @@ class LoihiDRTP(StreamGraph):
                 plastic.a_out.connect(lif.a_in)
             for name in ("bap", "y1", "y2", "y3"):
                 getattr(lif, f"s_out_{name}").connect(getattr(plastic, f"s_in_{name}"))
-            self._connect_target(k, ms, lif.a_third_factor_in)
-            port = lif.s_out
-            self.synapses.append(plastic)
-            self.neurons.append(lif)
+            port = self._add_layer(k, ms, plastic, lif, lif.a_third_factor_in)
         port.connect(self.counter.s_in)
         self.gates = [lif.learning for lif in self.neurons]
 
