@@ -1,0 +1,77 @@
+"""Record the DRTP golden file ``drtp_v1.npz``: what today's code learns, to be required after
+every later change that must not move the numbers.
+
+    .venv/bin/python tests/golden/make_drtp_golden.py
+
+Per case (a 64-32-10 net with 8 weight bits and a 64-24-16-10 net with 7, T = 8, 16 training
+and 8 test digits, lr 2**-8, two epochs of batch 1 in the stored order): the fixed-point weights
+after training and the output counts of every sample (while learning and at test time), from
+the engine and from the Lava graph; and one float engine run (64-32-10).
+"""
+from pathlib import Path
+
+import numpy as np
+
+from lava_plastic import drtp_network as dn
+from lava_plastic.datasets import load_digits
+from lava_plastic.drtp_lava import LavaDRTP
+from lava_plastic.rules import drtp
+
+CASES = {"two": ((64, 32, 10), 8), "three": ((64, 24, 16, 10), 7)}
+N_TRAIN, N_TEST, EPOCHS = 16, 8, 2
+
+
+def data():
+    d = load_digits(seed=0)
+    return d.train_x[:N_TRAIN], d.train_y[:N_TRAIN], d.test_x[:N_TEST], d.test_y[:N_TEST]
+
+
+def engine_run(sizes, weight_bits, precision):
+    x, y, xt, yt = data()
+    net = dn.DRTPNetwork(sizes, n_steps=8, precision=precision, weight_bits=weight_bits)
+    rule = drtp.DRTP(lr=2**-8, seed=1)
+    bs = drtp.projection_matrices(rule, net.hidden_sizes)
+    state = dn.TrainState(dn.init_weights(net, seed=2), None, 0)
+    seen, test = [], []
+    for _ in range(EPOCHS):
+        state, s = dn.train_epoch(net, rule, state, dn.modulation_weights(net, bs), x, y, 1, None,
+                                  np.arange(N_TRAIN))
+        seen.append(s)
+        test.append(dn.predict(net, rule, state.weights, xt))
+    return state.weights, np.stack(seen), np.stack(test)
+
+
+def lava_run(sizes, weight_bits):
+    x, y, xt, yt = data()
+    net = dn.DRTPNetwork(sizes, n_steps=8, precision="fixed", weight_bits=weight_bits)
+    rule = drtp.DRTP(lr=2**-8, seed=1)
+    bs = drtp.projection_matrices(rule, net.hidden_sizes)
+    seen, test = [], []
+    with LavaDRTP(net, rule, dn.init_weights(net, seed=2), bs, x, y, xt, yt) as graph:
+        for _ in range(EPOCHS):
+            seen.append(graph.train_epoch())
+            test.append(graph.evaluate())
+        weights = graph.weights()
+    return weights, np.stack(seen), np.stack(test)
+
+
+def main():
+    out = {}
+    for name, (sizes, bits) in CASES.items():
+        for backend, (weights, seen, test) in (("engine", engine_run(sizes, bits, "fixed")),
+                                               ("lava", lava_run(sizes, bits))):
+            for k, w in enumerate(weights):
+                out[f"{name}_{backend}_fixed_w{k}"] = np.asarray(w, dtype=np.int64)
+            out[f"{name}_{backend}_fixed_seen"] = seen
+            out[f"{name}_{backend}_fixed_test"] = test
+    weights, seen, test = engine_run(*CASES["two"], "float")
+    for k, w in enumerate(weights):
+        out[f"two_engine_float_w{k}"] = w
+    out["two_engine_float_seen"], out["two_engine_float_test"] = seen, test
+    path = Path(__file__).with_name("drtp_v1.npz")
+    np.savez_compressed(path, **out)
+    print(f"wrote {path}: {len(out)} arrays")
+
+
+if __name__ == "__main__":
+    main()
