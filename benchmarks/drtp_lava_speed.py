@@ -15,10 +15,10 @@ import time
 
 from common import write_results
 
-from lava_plastic import drtp_network as dn
 from lava_plastic.datasets import load_mnist
-from lava_plastic.drtp_lava import LavaDRTP
-from lava_plastic.rules import drtp
+from lava_plastic.lava_graph.plastic import PlasticGraph
+from lava_plastic.learning import PlasticNetwork, compile_plan, engine
+from lava_plastic.rules import DRTP
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,10 +33,9 @@ def main():
     results = {"network": f"784-{args.hidden}-10 LIF", "steps": args.steps,
                "samples": args.samples, "precisions": {}}
     for precision in ("float", "fixed"):
-        net = dn.DRTPNetwork((784, args.hidden, 10), n_steps=args.steps, precision=precision)
-        rule = drtp.DRTP(lr=2**-9)
-        bs = drtp.projection_matrices(rule, net.hidden_sizes)
-        with LavaDRTP(net, rule, dn.init_weights(net, 0), bs, x, y) as graph:
+        net = PlasticNetwork((784, args.hidden, 10), n_steps=args.steps, precision=precision)
+        plan = compile_plan(net, DRTP(lr=2**-9))
+        with PlasticGraph(plan, engine.init_weights(net, 0), x, y) as graph:
             graph.present(0, 1, learning=False)  # compile, start, warm up
             timings = {}
             for learning in (False, True, False, True):

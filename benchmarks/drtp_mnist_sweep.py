@@ -19,8 +19,9 @@ from dataclasses import replace
 import numpy as np
 
 from common import write_results
-from lava_plastic import datasets, drtp_network as dn
-from lava_plastic.rules import drtp
+from lava_plastic import datasets
+from lava_plastic.learning import PlasticNetwork, compile_plan, engine
+from lava_plastic.rules import DRTP
 
 BASE = dict(lr=2.0**-8, batch_size=16, psi_width=1.0, steps=16, hidden=500, adam=None)
 VARIANTS = {
@@ -37,30 +38,30 @@ CHUNK = 10
 
 
 def train_variant(spec: dict, data, epochs: int, halving: int, seed: int, log) -> dict:
-    net = dn.DRTPNetwork((data.n_features, spec["hidden"], data.n_classes), n_steps=spec["steps"])
-    rule = drtp.DRTP(lr=spec["lr"], n_classes=data.n_classes, seed=seed, psi_width=spec["psi_width"])
-    ms = dn.modulation_weights(net, drtp.projection_matrices(rule, net.hidden_sizes))
-    weights = dn.init_weights(net, seed)
-    optimizer = dn.make_optimizer_for(net, "adam", spec["adam"]) if spec["adam"] else None
-    state = dn.TrainState(weights, optimizer.init(weights) if optimizer else None, 0)
+    net = PlasticNetwork((data.n_features, spec["hidden"], data.n_classes), n_steps=spec["steps"])
+    rule = DRTP(lr=spec["lr"], n_classes=data.n_classes, seed=seed, psi_width=spec["psi_width"])
+    plan = compile_plan(net, rule, spec["batch_size"])
+    optimizer = engine.make_optimizer_for(net, "adam", spec["adam"]) if spec["adam"] else None
+    state = engine.init_state(plan, engine.init_weights(net, seed), optimizer=optimizer)
     rng = np.random.default_rng([seed, 0x5])
     history = []
     for epoch in range(1, epochs + 1):
         scale = 0.5 ** ((epoch - 1) // halving)
-        rule_now = replace(rule, lr=rule.lr * scale)
+        plan_now = compile_plan(net, replace(rule, lr=rule.lr * scale), spec["batch_size"])
         opt_now = replace(optimizer, lr=optimizer.lr * scale) if optimizer else None
         order = rng.permutation(len(data.train_x))
         mean_weights, n_means = [np.zeros_like(w) for w in state.weights], 0
         start = time.perf_counter()
         for i in range(0, len(order), CHUNK * spec["batch_size"]):
-            state, _ = dn.train_epoch(net, rule_now, state, ms, data.train_x, data.train_y,
-                                      spec["batch_size"], opt_now, order[i : i + CHUNK * spec["batch_size"]])
+            state, _ = engine.train_epoch(plan_now, state, data.train_x, data.train_y,
+                                          spec["batch_size"], opt_now,
+                                          order[i : i + CHUNK * spec["batch_size"]])
             mean_weights = [m + w for m, w in zip(mean_weights, state.weights)]
             n_means += 1
         seconds = time.perf_counter() - start
-        test = dn.accuracy(dn.predict(net, rule, state.weights, data.test_x), data.test_y)
-        averaged = dn.accuracy(dn.predict(net, rule, [m / n_means for m in mean_weights], data.test_x),
-                               data.test_y)
+        test = engine.accuracy(engine.predict(plan, state, data.test_x), data.test_y)
+        averaged_state = replace(state, weights=tuple(m / n_means for m in mean_weights))
+        averaged = engine.accuracy(engine.predict(plan, averaged_state, data.test_x), data.test_y)
         history.append(dict(epoch=epoch, test_accuracy=test, averaged_test_accuracy=averaged,
                             seconds=seconds))
         log(f"epoch {epoch}: test {test:.4f}, epoch-averaged weights {averaged:.4f} ({seconds:.1f} s)")
@@ -74,11 +75,12 @@ def hidden_probe(spec: dict, weights, data, seed: int) -> float:
     """Test accuracy of a logistic regression (C = 0.1) on the hidden spike rates."""
     from sklearn.linear_model import LogisticRegression
 
-    hidden = dn.DRTPNetwork((data.n_features, spec["hidden"]), n_steps=spec["steps"])
-    rule = drtp.DRTP(n_classes=spec["hidden"], seed=seed, psi_width=spec["psi_width"])
+    hidden = PlasticNetwork((data.n_features, spec["hidden"]), n_steps=spec["steps"])
+    plan = compile_plan(hidden, DRTP(n_classes=spec["hidden"], seed=seed, psi_width=spec["psi_width"]))
+    state = engine.init_state(plan, (weights[0],))
 
     def rates(x):
-        return dn.predict(hidden, rule, (weights[0],), x) / spec["steps"]
+        return engine.predict(plan, state, x) / spec["steps"]
 
     probe = LogisticRegression(C=0.1, max_iter=300).fit(rates(data.train_x), data.train_y)
     return float(probe.score(rates(data.test_x), data.test_y))

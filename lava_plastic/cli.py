@@ -1,6 +1,6 @@
 """The ``lava-plastic`` command line.
 
-``lava-plastic train``: trains a rule on a data set (engine or Lava graph, float or fixed point),
+``lava-plastic train``: trains a rule (DRTP, DFA, sDFA) on a data set (engine or Lava graph, float or fixed point),
 prints the test accuracy after each epoch and writes ``results.json`` and ``accuracy.png``.
 
 ``lava-plastic selfcheck``: runs the same LIF network on bundled digits in Lava's simulator and
@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava-plastic", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a learning rule and report test accuracy")
-    tr.add_argument("--rule", default="drtp", help="learning rule: drtp")
+    tr.add_argument("--rule", default="drtp",
+                    help="learning rule: drtp, dfa (direct feedback alignment) or sdfa (its error sign)")
     tr.add_argument("--dataset", default="digits", help="digits (bundled) or mnist")
     tr.add_argument("--data-dir", default=None, help="data directory (else $LAVA_PLASTIC_DATA)")
     tr.add_argument("--backend", default="engine", help="engine (batched) or lava (process graph)")

@@ -26,7 +26,8 @@ does the same for a single sample; :class:`lava_plastic.processes.sample_lif.pro
 does it for a stream of samples in one ``run()``, by calling :func:`lif_float_step` and
 :func:`lif_fixed_step` themselves.
 
-Everything here is a pure function over arrays with a leading batch axis.
+Everything here is a pure function over arrays with a leading batch axis; the Dense and LIF
+functions take any array namespace (:mod:`lava_plastic.xp`).
 """
 from __future__ import annotations
 
@@ -36,27 +37,31 @@ import numpy as np
 
 from lava_plastic import fixed_point as fp
 from lava_plastic.network import LIFLayer, LIFNetwork
+from lava_plastic.xp import int64, namespace
 
 
 # ---------------------------------------------------------------------------------------------
 # Dense
 # ---------------------------------------------------------------------------------------------
-def dense_float(weights: np.ndarray, s_in: np.ndarray, graded: bool) -> np.ndarray:
+def dense_float(weights, s_in, graded: bool, xp=None):
     """``PyDenseModelFloat``: ``W @ s`` for graded input, else the sum of the weight columns
     of the inputs that spiked. ``s_in`` is ``(batch, n_in)``; returns ``(batch, n_out)``."""
+    xp = xp or namespace(weights, s_in)
     s = s_in if graded else (s_in != 0)
-    return s.astype(np.float64) @ weights.T
+    return xp.astype(s, xp.float64) @ weights.T
 
 
-def dense_fixed(weights_q: np.ndarray, s_in: np.ndarray, weight_exp: int, graded: bool) -> np.ndarray:
+def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | None = None, xp=None):
     """``PyDenseModelBitAcc`` with already quantized weights (:func:`fixed_point.quantize_weights`).
 
     The int32 accumulator wraps modulo ``2**32``; the result is shifted by ``weight_exp``
-    (left, or an arithmetic right shift that floors) in int32, as Lava does.
+    (left, or an arithmetic right shift that floors) in int32, as Lava does. ``matmul``: the
+    exact product's dtype when a static bound is known (:func:`fixed_point.exact_int_matmul`).
     """
-    s = s_in if graded else (s_in != 0)
-    acc = fp.wrap(fp.exact_int_matmul(s, weights_q.T), fp.MESSAGE_BITS)
-    return fp.wrap(fp.shift_by_exponent(acc, weight_exp), fp.MESSAGE_BITS)
+    xp = xp or namespace(weights_q, s_in)
+    s = s_in if graded else xp.astype(s_in != 0, xp.int64)
+    acc = fp.wrap(fp.exact_int_matmul(s, weights_q.T, matmul, xp), fp.MESSAGE_BITS, xp)
+    return fp.wrap(fp.shift_by_exponent(acc, weight_exp, xp), fp.MESSAGE_BITS, xp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,25 +76,27 @@ def lif_float_integrate(u, v, a_in, du, dv, bias):
     return u, v
 
 
-def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled):
-    """``PyLifModelBitAcc`` sub-threshold update, bit-exact. All arguments int64 arrays;
-    ``bias_scaled`` is ``bias_mant`` shifted by ``bias_exp`` (:func:`fixed_bias`).
+def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None):
+    """``PyLifModelBitAcc`` sub-threshold update, bit-exact. All arguments int64 arrays (or
+    Python ints); ``bias_scaled`` is ``bias_mant`` shifted by ``bias_exp`` (:func:`fixed_bias`).
 
     1. ``u = decay(u, du + 1) + wrap32(a << 6)``, summed in int32, then Lava's single 24-bit
        wrap (:func:`fixed_point.wrap_once`).
     2. ``v = decay(v, dv) + u + bias`` in int32, saturated to +-(2**23 - 1).
     """
-    act = fp.wrap(np.asarray(a_in, dtype=np.int64) << fp.ACT_SHIFT, fp.MESSAGE_BITS)
-    u = fp.wrap_once(fp.wrap(fp.decay(u, du, offset=1) + act, fp.MESSAGE_BITS), fp.UV_BITS)
-    v = fp.saturate(fp.wrap(fp.decay(v, dv) + u + bias_scaled, fp.MESSAGE_BITS), fp.UV_BITS)
+    act = fp.wrap(int64(a_in, xp) << fp.ACT_SHIFT, fp.MESSAGE_BITS, xp)
+    u = fp.wrap_once(fp.wrap(fp.decay(u, du, 1, xp) + act, fp.MESSAGE_BITS, xp), fp.UV_BITS, xp)
+    v = fp.saturate(fp.wrap(fp.decay(v, dv, 0, xp) + u + bias_scaled, fp.MESSAGE_BITS, xp),
+                    fp.UV_BITS, xp)
     return u, v
 
 
-def fire(v, vth):
+def fire(v, vth, xp=None):
     """Spike where ``v > vth`` (``vth << 6`` in fixed point); spiking ``v`` is reset to 0 and
     ``u`` keeps its value. Returns ``(v, spikes)``."""
+    xp = xp or namespace(v)
     spikes = v > vth
-    return np.where(spikes, 0, v), spikes
+    return xp.where(spikes, xp.zeros_like(v), v), spikes
 
 
 def lif_float_step(u, v, a_in, du, dv, vth, bias):

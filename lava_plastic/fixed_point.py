@@ -1,7 +1,8 @@
 """Integer helpers with Loihi 2's (and Lava's bit-accurate models') exact semantics.
 
-Every function works elementwise on int64 arrays of any shape, so a leading batch axis costs
-nothing. Each names the rounding or overflow behaviour it implements; the callers say which
+Every function works elementwise on int64 arrays of any shape and any array namespace (numpy or
+torch, see :mod:`lava_plastic.xp`), so a leading batch axis costs nothing and the same integers
+come out on every backend. Each names the rounding or overflow behaviour it implements; the callers say which
 bit width applies where. The formats come from ``lava.proc.lif.models.PyLifModelBitAcc``,
 ``lava.proc.dense.models.PyDenseModelBitAcc`` and ``lava.utils.weightutils`` (lava-nc 0.10.0):
 
@@ -23,6 +24,8 @@ vth                    17-bit unsigned, compared as ``vth << 6``
 from __future__ import annotations
 
 import numpy as np
+
+from lava_plastic.xp import int64, like, namespace
 
 UV_BITS = 24
 """Width of the LIF current ``u`` and voltage ``v`` registers."""
@@ -59,14 +62,14 @@ def as_int(x) -> np.ndarray:
     return as_int64
 
 
-def wrap(x: np.ndarray, bits: int) -> np.ndarray:
+def wrap(x, bits: int, xp=None):
     """Two's-complement wrap of ``x`` into ``[-2**(bits-1), 2**(bits-1) - 1]`` (modular
     arithmetic, what an integer register of ``bits`` bits does on overflow)."""
     half = 1 << (bits - 1)
-    return ((np.asarray(x, dtype=np.int64) + half) & ((1 << bits) - 1)) - half
+    return ((int64(x, xp) + half) & ((1 << bits) - 1)) - half
 
 
-def wrap_once(x: np.ndarray, bits: int = UV_BITS) -> np.ndarray:
+def wrap_once(x, bits: int = UV_BITS, xp=None):
     """Lava's wrap of the LIF current: subtract ``2**bits`` once if ``x > 2**(bits-1)``,
     add it once if ``x <= -2**(bits-1)``.
 
@@ -74,43 +77,62 @@ def wrap_once(x: np.ndarray, bits: int = UV_BITS) -> np.ndarray:
     more than one period out of range stays out of range, exactly as
     ``AbstractPyLifModelFixed.subthr_dynamics`` does.
     """
-    x = np.asarray(x, dtype=np.int64)
+    x = int64(x, xp)
+    xp = xp or namespace(x)
     half = 1 << (bits - 1)
     period = 1 << bits
-    return np.where(x > half, x - period, np.where(x <= -half, x + period, x))
+    return xp.where(x > half, x - period, xp.where(x <= -half, x + period, x))
 
 
-def saturate(x: np.ndarray, bits: int) -> np.ndarray:
+def saturate(x, bits: int, xp=None):
     """Clamp ``x`` to the symmetric range ``[-(2**(bits-1) - 1), 2**(bits-1) - 1]`` (the LIF
     voltage register saturates instead of wrapping)."""
+    x = int64(x, xp)
+    xp = xp or namespace(x)
     limit = (1 << (bits - 1)) - 1
-    return np.clip(np.asarray(x, dtype=np.int64), -limit, limit)
+    return xp.minimum(xp.maximum(x, -limit), limit)
 
 
-def shift_right_toward_zero(x: np.ndarray, n: int) -> np.ndarray:
+def clip_signed(x, bits: int, xp=None):
+    """Clamp ``x`` to the two's-complement range ``[-2**(bits-1), 2**(bits-1) - 1]`` of a
+    saturating signed register (plastic weights, modulatory inputs)."""
+    x = int64(x, xp)
+    xp = xp or namespace(x)
+    half = 1 << (bits - 1)
+    return xp.minimum(xp.maximum(x, -half), half - 1)
+
+
+def shift_right_toward_zero(x, n: int, xp=None):
     """Sign-magnitude right shift: ``sign(x) * (|x| >> n)``, rounding toward zero.
 
     Loihi decays state this way; an arithmetic shift would floor negative values toward
     ``-1`` and make negative state drift instead of decaying to 0.
     """
-    x = np.asarray(x, dtype=np.int64)
-    return np.sign(x) * (np.abs(x) >> n)
+    x = int64(x, xp)
+    xp = xp or namespace(x)
+    return xp.sign(x) * (xp.abs(x) >> n)
 
 
-def shift_by_exponent(x: np.ndarray, exponent) -> np.ndarray:
+def shift_by_exponent(x, exponent, xp=None):
     """``x * 2**exponent`` as a shift: left for ``exponent >= 0``, else an arithmetic right
-    shift that floors (``-3 >> 1 == -2``), as Lava applies ``weight_exp`` and ``bias_exp``."""
-    x = np.asarray(x, dtype=np.int64)
-    exponent = np.asarray(exponent, dtype=np.int64)
-    return np.where(exponent >= 0, x << np.maximum(exponent, 0), x >> np.maximum(-exponent, 0))
+    shift that floors (``-3 >> 1 == -2``), as Lava applies ``weight_exp`` and ``bias_exp``.
+    ``exponent`` is a Python int or an integer array broadcasting against ``x``."""
+    x = int64(x, xp)
+    if isinstance(exponent, (int, np.integer)):
+        exponent = int(exponent)
+        return x << exponent if exponent >= 0 else x >> -exponent
+    xp = xp or namespace(x)
+    exponent = like(x, int64(exponent))
+    return xp.where(exponent >= 0, x << xp.maximum(exponent, 0), x >> xp.maximum(-exponent, 0))
 
 
-def decay(x: np.ndarray, d, offset: int = 0) -> np.ndarray:
+def decay(x, d, offset: int = 0, xp=None):
     """One leak step of a 24-bit state: ``x * (4096 - (d + offset))``, shifted right by 12
     toward zero. ``offset`` is 1 for the current (``du = 4095`` empties it) and 0 for the
-    voltage, Loihi's ds/dm offset registers."""
-    product = np.asarray(x, dtype=np.int64) * (DECAY_UNITY - (np.asarray(d, dtype=np.int64) + offset))
-    return shift_right_toward_zero(product, DECAY_BITS)
+    voltage, Loihi's ds/dm offset registers. ``d`` is a Python int or an integer array."""
+    x = int64(x, xp)
+    factor = DECAY_UNITY - (d + offset) if isinstance(d, (int, np.integer)) else DECAY_UNITY - (int64(d, xp) + offset)
+    return shift_right_toward_zero(x * factor, DECAY_BITS, xp)
 
 
 def sign_mode(weights: np.ndarray) -> str:
@@ -152,16 +174,30 @@ def quantize_weights(weights: np.ndarray, num_weight_bits: int = WEIGHT_BITS) ->
     return (clipped >> drop) << drop
 
 
-def exact_int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul_dtype(bound: float) -> str:
+    """The cheapest dtype whose matrix product is exact when every partial sum is an integer
+    of magnitude below ``bound``: float32 below ``2**24``, float64 below ``2**53``, else
+    int64."""
+    if bound < 2**24:
+        return "float32"
+    if bound < 2**53:
+        return "float64"
+    return "int64"
+
+
+def exact_int_matmul(a, b, dtype: str | None = None, xp=None):
     """``a @ b`` for integer-valued arrays, exactly, as int64.
 
     Uses a BLAS float product when every partial sum is an integer that the float type holds
-    exactly (below ``2**24`` for float32, ``2**53`` for float64), else numpy's int64 product.
+    exactly (:func:`matmul_dtype`), else an int64 product. ``dtype`` names the product type
+    when the caller knows a static bound (no data-dependent look at ``a`` and ``b``, which on a
+    GPU would be a device sync); by default it is chosen from the data.
     """
-    inner = a.shape[-1]
-    bound = float(np.max(np.abs(a), initial=0)) * float(np.max(np.abs(b), initial=0)) * inner
-    if bound < 2**24:
-        return (a.astype(np.float32) @ b.astype(np.float32)).astype(np.int64)
-    if bound < 2**53:
-        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
-    return a.astype(np.int64) @ b.astype(np.int64)
+    xp = xp or namespace(a, b)
+    if dtype is None:
+        inner = a.shape[-1]
+        amax = float(xp.max(xp.abs(a))) if a.size else 0.0
+        bmax = float(xp.max(xp.abs(b))) if b.size else 0.0
+        dtype = matmul_dtype(amax * bmax * inner)
+    kind = getattr(xp, dtype)
+    return xp.astype(xp.astype(a, kind) @ xp.astype(b, kind), xp.int64)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_plastic.xp import namespace
+
 
 @dataclass(frozen=True)
 class SGD:
@@ -36,7 +38,8 @@ class Adam:
     eps: float = 1e-8
 
     def init(self, params):
-        zeros = tuple(np.zeros_like(p, dtype=np.float64) for p in params)
+        zeros = tuple(namespace(p).zeros(p.shape, dtype=namespace(p).float64,
+                                         device=getattr(p, "device", None)) for p in params)
         return (0, zeros, zeros)
 
     def step(self, directions, state):
@@ -45,7 +48,8 @@ class Adam:
         m = tuple(self.b1 * mi + (1 - self.b1) * d for mi, d in zip(m, directions))
         v = tuple(self.b2 * vi + (1 - self.b2) * d * d for vi, d in zip(v, directions))
         c1, c2 = 1 - self.b1**count, 1 - self.b2**count
-        deltas = tuple(self.lr * (mi / c1) / (np.sqrt(vi / c2) + self.eps) for mi, vi in zip(m, v))
+        deltas = tuple(self.lr * (mi / c1) / (namespace(vi).sqrt(vi / c2) + self.eps)
+                       for mi, vi in zip(m, v))
         return deltas, (count, m, v)
 
 

@@ -1,9 +1,10 @@
 """Training runs: one configuration value in, a results dictionary out (and files on disk).
 
-``run(config)`` trains DRTP on a data set with the chosen backend (the batched ``engine`` or the
-``lava`` process graph), precision and model (spiking ``lif`` or the paper's ``tanh`` network),
-evaluates on the test split after every epoch and writes ``results.json`` and
-``accuracy.png`` into ``config.out``.
+``run(config)`` trains a rule (DRTP, DFA, sDFA) on a data set with the chosen backend (the
+batched ``engine`` or the ``lava`` process graph), precision and model (spiking ``lif`` or the
+DRTP paper's ``tanh`` network), evaluates on the test split after every epoch and writes
+``results.json`` and ``accuracy.png`` into ``config.out``. The engine needs no Lava; the ``lava``
+backend says so when Lava is not installed.
 """
 from __future__ import annotations
 
@@ -15,14 +16,22 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-# Lava's runtime sets the multiprocessing start method when it is first imported, which fails
-# once anything (tqdm's lock, for one) has fixed it: import it before any training starts.
-from lava_plastic import ann, datasets, drtp_network as dn
-from lava_plastic.drtp_lava import LavaDRTP
+from lava_plastic import ann, datasets
+from lava_plastic.learning import engine
+from lava_plastic.learning.network import PlasticNetwork
+from lava_plastic.learning.plan import compile_plan
 from lava_plastic.optim import make_optimizer
-from lava_plastic.rules import drtp
+from lava_plastic.rules import RULES, make_rule
+from lava_plastic.rules.feedback import projection_matrices
 
-RULES = ("drtp",)
+# Lava's runtime sets the multiprocessing start method when it is first imported, which fails
+# once anything (tqdm's lock, for one) has fixed it: import it before any training starts,
+# where it is installed (the engine does not need it).
+try:
+    from lava_plastic.lava_graph import plastic as lava_plastic_graph
+except ImportError as missing:
+    lava_plastic_graph = None
+    LAVA_MISSING = str(missing)
 DATASETS = ("digits", "mnist")
 BACKENDS = ("engine", "lava")
 MODELS = ("lif", "tanh")
@@ -55,7 +64,8 @@ class TrainConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        for name, value, allowed in (("rule", self.rule, RULES), ("dataset", self.dataset, DATASETS),
+        for name, value, allowed in (("rule", self.rule, tuple(RULES)),
+                                     ("dataset", self.dataset, DATASETS),
                                      ("backend", self.backend, BACKENDS),
                                      ("precision", self.precision, ("float", "fixed")),
                                      ("model", self.model, MODELS),
@@ -115,7 +125,7 @@ def _progress(config: TrainConfig, total: int, epoch: int) -> tqdm:
                 disable=None if config.progress else True, leave=False)
 
 
-def epoch_rule(config: TrainConfig, rule: drtp.DRTP, epoch: int) -> drtp.DRTP:
+def epoch_rule(config: TrainConfig, rule, epoch: int):
     """The rule for ``epoch`` (1-based): the learning rate halves every ``lr_halving`` epochs
     (in fixed point, the accumulator shift grows by one)."""
     if config.lr_halving is None:
@@ -124,14 +134,13 @@ def epoch_rule(config: TrainConfig, rule: drtp.DRTP, epoch: int) -> drtp.DRTP:
 
 
 def _engine_lif(config, data, rule, net, epoch_done):
-    bs = drtp.projection_matrices(rule, net.hidden_sizes)
-    ms = dn.modulation_weights(net, bs)
-    optimizer = dn.make_optimizer_for(net, config.optimizer, config.lr)
-    weights = dn.init_weights(net, config.seed)
-    state = dn.TrainState(weights, optimizer.init(weights) if optimizer else None, 0)
+    optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr)
+    plan = compile_plan(net, rule, config.batch_size)
+    weights = engine.init_weights(net, config.seed)
+    state = engine.init_state(plan, weights, optimizer=optimizer)
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
-        rule_now = epoch_rule(config, rule, epoch)
+        epoch_plan = compile_plan(net, epoch_rule(config, rule, epoch), config.batch_size)
         train_x = epoch_train_x(config, data, epoch)
         order = rng.permutation(len(train_x))
         bar = _progress(config, len(order), epoch)
@@ -139,21 +148,26 @@ def _engine_lif(config, data, rule, net, epoch_done):
         seen = np.zeros((len(order), net.n_classes), dtype=np.int64)
         for i in range(0, len(order), 10 * config.batch_size):
             chunk = order[i : i + 10 * config.batch_size]
-            state, chunk_seen = dn.train_epoch(net, rule_now, state, ms, train_x,
-                                               data.train_y, config.batch_size, optimizer, chunk)
+            state, chunk_seen = engine.train_epoch(epoch_plan, state, train_x, data.train_y,
+                                                   config.batch_size, optimizer, chunk)
             seen[chunk] = chunk_seen[chunk]
             bar.update(len(chunk))
         bar.close()
         seconds = time.perf_counter() - start
-        test = dn.predict(net, rule, state.weights, data.test_x)
-        epoch_done(epoch, dn.accuracy(seen, data.train_y), dn.accuracy(test, data.test_y), seconds)
-    return state.weights
+        test = engine.predict(plan, state, data.test_x)
+        epoch_done(epoch, engine.accuracy(seen, data.train_y), engine.accuracy(test, data.test_y),
+                   seconds)
+    return plan
 
 
 def _lava_lif(config, data, rule, net, epoch_done):
-    bs = drtp.projection_matrices(rule, net.hidden_sizes)
-    weights = dn.init_weights(net, config.seed)
-    with LavaDRTP(net, rule, weights, bs, data.train_x, data.train_y, data.test_x, data.test_y) as graph:
+    if lava_plastic_graph is None:
+        raise ValueError(f"the lava backend needs Lava (lava-nc 0.10.0, Python 3.10), which is "
+                         f"not installed here ({LAVA_MISSING}); the engine backend runs without it")
+    plan = compile_plan(net, rule)
+    weights = engine.init_weights(net, config.seed)
+    with lava_plastic_graph.PlasticGraph(plan, weights, data.train_x, data.train_y, data.test_x,
+                                         data.test_y) as graph:
         for epoch in range(1, config.epochs + 1):
             bar = _progress(config, graph.n_train, epoch)
             start = time.perf_counter()
@@ -165,14 +179,15 @@ def _lava_lif(config, data, rule, net, epoch_done):
             seconds = time.perf_counter() - start
             seen = graph.counts(0, graph.n_train)
             test = graph.evaluate()
-            epoch_done(epoch, dn.accuracy(seen, data.train_y), dn.accuracy(test, data.test_y), seconds)
-        return graph.weights()
+            epoch_done(epoch, engine.accuracy(seen, data.train_y),
+                       engine.accuracy(test, data.test_y), seconds)
+    return plan
 
 
 def _engine_tanh(config, data, rule, epoch_done):
     sizes = (data.n_features,) + config.hidden + (data.n_classes,)
     params = ann.init_ann(sizes, config.seed)
-    bs = drtp.projection_matrices(rule, config.hidden)
+    bs = projection_matrices(rule.seed, rule.n_classes, config.hidden)
     optimizer = make_optimizer(config.optimizer, config.lr)
     opt_state = optimizer.init(params.weights + params.biases)
     rng = np.random.default_rng([config.seed, 0x5])
@@ -198,7 +213,7 @@ def _engine_tanh(config, data, rule, epoch_done):
 def run(config: TrainConfig, log=print) -> dict:
     """Train as ``config`` says; returns the results (also written to ``config.out``)."""
     data = load_data(config)
-    rule = drtp.DRTP(lr=config.lr, n_classes=data.n_classes, seed=config.seed)
+    rule = make_rule(config.rule, lr=config.lr, n_classes=data.n_classes, seed=config.seed)
     history = []
 
     def epoch_done(epoch, train_acc, test_acc, seconds):
@@ -207,15 +222,16 @@ def run(config: TrainConfig, log=print) -> dict:
         log(f"epoch {epoch}/{config.epochs}: train accuracy {train_acc:.4f}, "
             f"test accuracy {test_acc:.4f} ({seconds:.1f} s)")
 
-    net = None
+    plan = None
     if config.model == "tanh":
         _engine_tanh(config, data, rule, epoch_done)
     else:
-        net = dn.DRTPNetwork((data.n_features,) + config.hidden + (data.n_classes,),
+        net = PlasticNetwork((data.n_features,) + config.hidden + (data.n_classes,),
                              n_steps=config.steps, precision=config.precision,
                              weight_bits=config.weight_bits)
+        compile_plan(net, rule, config.batch_size)  # every bad setting fails before training
         train = _engine_lif if config.backend == "engine" else _lava_lif
-        train(config, data, rule, net, epoch_done)
+        plan = train(config, data, rule, net, epoch_done)
 
     train_seconds = sum(h["seconds"] for h in history)
     results = {
@@ -226,7 +242,7 @@ def run(config: TrainConfig, log=print) -> dict:
         "lr_halving": config.lr_halving, "augment_shift": config.augment_shift,
         "steps": config.steps if config.model == "lif" else None,
         "weight_bits": config.weight_bits if config.model == "lif" else None,
-        "lr_shifts": [net.lr_shift(rule, k) for k in range(net.n_layers)] if net else None,
+        "lr_shifts": [lp.lr_shift for lp in plan.layers] if plan else None,
         "n_train": len(data.train_x), "n_test": len(data.test_x),
         "test_accuracy": history[-1]["test_accuracy"],
         "train_accuracy": history[-1]["train_accuracy"],

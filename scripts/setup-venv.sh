@@ -50,5 +50,5 @@ quiet_pip() {
     "$venv/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
 }
 quiet_pip install --quiet --upgrade "pip<25"
-quiet_pip install --quiet -e "$root[test]"
+quiet_pip install --quiet -e "$root[lava,test]"
 echo "$want" > "$stamp"

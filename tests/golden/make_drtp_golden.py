@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_plastic import drtp_network as dn
+from lava_plastic.learning import (PlasticNetwork, compile_plan, init_state, init_weights, predict,
+                                   train_epoch)
+from lava_plastic.lava_graph.plastic import PlasticGraph
+from lava_plastic.rules import DRTP
 from lava_plastic.datasets import load_digits
-from lava_plastic.drtp_lava import LavaDRTP
-from lava_plastic.rules import drtp
 
 CASES = {"two": ((64, 32, 10), 8), "three": ((64, 24, 16, 10), 7)}
 N_TRAIN, N_TEST, EPOCHS = 16, 8, 2
@@ -28,26 +29,23 @@ def data():
 
 def engine_run(sizes, weight_bits, precision):
     x, y, xt, yt = data()
-    net = dn.DRTPNetwork(sizes, n_steps=8, precision=precision, weight_bits=weight_bits)
-    rule = drtp.DRTP(lr=2**-8, seed=1)
-    bs = drtp.projection_matrices(rule, net.hidden_sizes)
-    state = dn.TrainState(dn.init_weights(net, seed=2), None, 0)
+    net = PlasticNetwork(sizes, n_steps=8, precision=precision, weight_bits=weight_bits)
+    plan = compile_plan(net, DRTP(lr=2**-8, seed=1))
+    state = init_state(plan, weights=init_weights(net, seed=2))
     seen, test = [], []
     for _ in range(EPOCHS):
-        state, s = dn.train_epoch(net, rule, state, dn.modulation_weights(net, bs), x, y, 1, None,
-                                  np.arange(N_TRAIN))
+        state, s = train_epoch(plan, state, x, y, 1, None, np.arange(N_TRAIN))
         seen.append(s)
-        test.append(dn.predict(net, rule, state.weights, xt))
+        test.append(predict(plan, state, xt))
     return state.weights, np.stack(seen), np.stack(test)
 
 
 def lava_run(sizes, weight_bits):
     x, y, xt, yt = data()
-    net = dn.DRTPNetwork(sizes, n_steps=8, precision="fixed", weight_bits=weight_bits)
-    rule = drtp.DRTP(lr=2**-8, seed=1)
-    bs = drtp.projection_matrices(rule, net.hidden_sizes)
+    net = PlasticNetwork(sizes, n_steps=8, precision="fixed", weight_bits=weight_bits)
+    plan = compile_plan(net, DRTP(lr=2**-8, seed=1))
     seen, test = [], []
-    with LavaDRTP(net, rule, dn.init_weights(net, seed=2), bs, x, y, xt, yt) as graph:
+    with PlasticGraph(plan, init_weights(net, seed=2), x, y, xt, yt) as graph:
         for _ in range(EPOCHS):
             seen.append(graph.train_epoch())
             test.append(graph.evaluate())

@@ -1,5 +1,5 @@
-"""ProcessModels of :class:`DRTPLIF`: both call
-:func:`lava_plastic.drtp_network.neuron_step`, the engine's own step."""
+"""ProcessModels of :class:`ThreeFactorLIF`: both call
+:func:`lava_plastic.learning.neuron.neuron_step`, the engine's own step, with a batch of one."""
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
@@ -8,53 +8,47 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_plastic.drtp_network import neuron_params_of, sample_neuron_step
-from lava_plastic.engine import step_in_sample
-from lava_plastic.processes.drtp_lif.process import DRTPLIF
+from lava_plastic.learning.neuron import model_step
+from lava_plastic.processes.three_factor_lif.process import ThreeFactorLIF
 
 
-class _DRTPLIFModel(PyLoihiProcessModel):
-    fixed: bool
-
-    def __init__(self, proc_params):
-        super().__init__(proc_params)
-        self.params = neuron_params_of(self.fixed, proc_params)
-
+class _ThreeFactorLIFModel(PyLoihiProcessModel):
     def run_spk(self):
         a_in = self.a_in.recv()
-        m = self.mod_in.recv()
-        sample_start = step_in_sample(self.time_step, self.proc_params["sample_steps"]) == 0
-        u, v, spikes, delta = sample_neuron_step(self.params, self.u, self.v, a_in, m, sample_start)
-        self.u[:] = u
-        self.v[:] = v
+        mod = self.mod_in.recv()
+        spikes, delta, signal = model_step(self, a_in, mod)
         self.s_out.send(spikes)
         self.delta_out.send(delta)
+        if signal is not None:
+            self.signal_out.send(signal)
 
 
-@implements(proc=DRTPLIF, protocol=LoihiProtocol)
+@implements(proc=ThreeFactorLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyDRTPLIFModelFloat(_DRTPLIFModel):
-    fixed = False
+class PyThreeFactorLIFModelFloat(_ThreeFactorLIFModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    signal_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     u: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
+    count: np.ndarray = LavaPyType(np.ndarray, float)
 
 
-@implements(proc=DRTPLIF, protocol=LoihiProtocol)
+@implements(proc=ThreeFactorLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyDRTPLIFModelFixed(_DRTPLIFModel):
-    """24-bit u and v, 8-bit signed modulatory input, 13-bit signed third factor
-    (+-(2**DELTA_SHIFT) at the output layer), carried on int32 ports."""
+class PyThreeFactorLIFModelFixed(_ThreeFactorLIFModel):
+    """24-bit u and v, signed 8-bit modulation (saturated by the neuron), 13-bit signed third
+    factor, a 2-bit signed signal, carried on int32 ports."""
 
-    fixed = True
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
-    mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=8)
+    mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=13)
+    signal_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=2)
     u: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    count: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)

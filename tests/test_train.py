@@ -1,4 +1,4 @@
-"""Training with DRTP through the engine and the command line, and bad input."""
+"""Training through the engine and the command line (DRTP, DFA, sDFA), and bad input."""
 import json
 import subprocess
 import sys
@@ -6,18 +6,22 @@ import sys
 import numpy as np
 import pytest
 
-from lava_plastic import cli, drtp_network as dn
+from lava_plastic import cli
 from lava_plastic.datasets import load_digits
-from lava_plastic.drtp_lava import LavaDRTP
-from lava_plastic.rules import drtp
+from lava_plastic.lava_graph.plastic import PlasticGraph
+from lava_plastic.learning import PlasticNetwork, compile_plan, engine
+from lava_plastic.learning.plan import lr_shift
+from lava_plastic.rules import DRTP
+from lava_plastic.rules.feedback import projection_matrices, projection_weights
 from lava_plastic.train import TrainConfig, run
 
 
+@pytest.mark.parametrize("rule", ["drtp", "dfa", "sdfa"])
 @pytest.mark.parametrize("precision, minimum", [("float", 0.88), ("fixed", 0.85)])
-def test_engine_learns_digits(precision, minimum):
+def test_engine_learns_digits(rule, precision, minimum):
     """Three epochs of the on-chip rule (batch 1) on the bundled digits, 64-100-10 LIF, T=16."""
-    results = run(TrainConfig(dataset="digits", precision=precision, epochs=3, progress=False),
-                  log=lambda _: None)
+    results = run(TrainConfig(rule=rule, dataset="digits", precision=precision, epochs=3,
+                              progress=False), log=lambda _: None)
     assert results["test_accuracy"] >= minimum
     assert results["history"][0]["test_accuracy"] < results["test_accuracy"]
 
@@ -98,18 +102,17 @@ def test_cli_rejects_bad_options(args, message, capsys):
 
 
 def small_net(precision="float"):
-    net = dn.DRTPNetwork((64, 32, 10), n_steps=4, precision=precision)
-    rule = drtp.DRTP(lr=2**-9)
-    return net, rule, drtp.projection_matrices(rule, net.hidden_sizes)
+    net = PlasticNetwork((64, 32, 10), n_steps=4, precision=precision)
+    plan = compile_plan(net, DRTP(lr=2**-9))
+    return net, plan
 
 
 def test_engine_rejects_label_outside_classes():
-    net, rule, bs = small_net()
+    net, plan = small_net()
     x = load_digits().train_x[:3]
-    state = dn.TrainState(dn.init_weights(net, 0), None, 0)
+    state = engine.init_state(plan)
     with pytest.raises(ValueError, match="label 10 is outside the classes 0..9"):
-        dn.train_epoch(net, rule, state, dn.modulation_weights(net, bs), x, np.array([1, 10, 2]),
-                       1, None, np.arange(3))
+        engine.train_epoch(plan, state, x, np.array([1, 10, 2]), 1, None, np.arange(3))
 
 
 @pytest.mark.parametrize("x, match", [
@@ -118,24 +121,33 @@ def test_engine_rejects_label_outside_classes():
     (np.full((2, 64), 2.0), r"\[0, 1\]"),
 ])
 def test_engine_rejects_bad_input(x, match):
-    net, rule, _ = small_net()
+    net, plan = small_net()
     with pytest.raises(ValueError, match=match):
-        dn.predict(net, rule, dn.init_weights(net, 0), x)
+        engine.predict(plan, engine.init_state(plan), x)
 
 
 def test_wrong_projection_shape():
-    net, rule, _ = small_net()
+    net, plan = small_net()
     with pytest.raises(ValueError, match=r"B must have shape \(10, 32\), got \(10, 31\)"):
-        dn.modulation_weights(net, (np.zeros((10, 31)),))
+        projection_weights((np.zeros((10, 31)),), 10, net.hidden_sizes, False)
     with pytest.raises(ValueError, match="need 1 B matrices, got 2"):
-        dn.modulation_weights(net, (np.zeros((10, 32)),) * 2)
+        engine.init_state(plan, bs=(np.zeros((10, 32)),) * 2)
+    with pytest.raises(ValueError, match="B holds NaN"):
+        engine.init_state(plan, bs=(np.full((10, 32), np.nan),))
 
 
-def test_lava_graph_rejects_bad_labels_before_building():
-    net, rule, bs = small_net()
+@pytest.mark.parametrize("rule", ["drtp", "dfa"])
+def test_lava_graph_rejects_bad_labels_before_building(rule):
+    from lava_plastic.rules import make_rule
+
+    net, _ = small_net()
+    plan = compile_plan(net, make_rule(rule))
     x = load_digits().train_x[:2]
     with pytest.raises(ValueError, match="label 12 is outside"):
-        LavaDRTP(net, rule, dn.init_weights(net, 0), bs, x, np.array([0, 12]))
+        PlasticGraph(plan, engine.init_weights(net, 0), x, np.array([0, 12]))
+    with pytest.raises(ValueError, match=r"B must have shape \(10, 32\)"):
+        PlasticGraph(plan, engine.init_weights(net, 0), x, np.array([0, 1]),
+                     bs=(np.zeros((10, 3)),))
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -146,37 +158,40 @@ def test_lava_graph_rejects_bad_labels_before_building():
 ])
 def test_network_description_rejects_impossible_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        dn.DRTPNetwork(**kwargs)
+        PlasticNetwork(**kwargs)
 
 
 def test_learning_rate_out_of_range():
-    net, _, _ = small_net()
+    net, _ = small_net()
     with pytest.raises(ValueError, match="accumulator shift"):
-        net.lr_shift(drtp.DRTP(lr=2.0**40), 0)
+        lr_shift(net, 2.0**40, 0)
+    with pytest.raises(ValueError, match="accumulator shift"):
+        compile_plan(net, DRTP(lr=2.0**40))
 
 
 def test_fixed_point_weights_must_be_8_bit_integers():
-    net, rule, bs = small_net("fixed")
+    net, plan = small_net("fixed")
     x, y = load_digits().train_x[:2], np.array([0, 1])
-    float_weights = dn.init_weights(net.with_precision("float"), 0)
+    float_weights = engine.init_weights(net.with_precision("float"), 0)
     with pytest.raises(ValueError, match=r"layer 0: fixed-point weights must be integers in \[-128, 127\]"):
-        LavaDRTP(net, rule, float_weights, bs, x, y)
-    too_big = tuple(w * 4 for w in dn.init_weights(net, 0))
+        PlasticGraph(plan, float_weights, x, y)
+    too_big = tuple(w * 4 for w in engine.init_weights(net, 0))
     with pytest.raises(ValueError, match="fixed-point weights must be integers"):
-        dn.predict(net, rule, too_big, x)
+        engine.predict(plan, engine.TrainState(too_big, (), None, 0), x)
     with pytest.raises(ValueError, match=r"layer 1: weights must have shape \(10, 32\)"):
-        dn.predict(net, rule, (dn.init_weights(net, 0)[0], np.zeros((10, 30), np.int64)), x)
+        engine.init_state(plan, (engine.init_weights(net, 0)[0], np.zeros((10, 30), np.int64)))
 
 
 def test_learning_rate_halving_schedule():
     from lava_plastic.train import epoch_rule
 
     config = TrainConfig(lr=2.0**-8, lr_halving=2)
-    rule = drtp.DRTP(lr=2.0**-8)
+    rule = DRTP(lr=2.0**-8)
     assert [epoch_rule(config, rule, e).lr for e in (1, 2, 3, 4, 5)] == [
         2.0**-8, 2.0**-8, 2.0**-9, 2.0**-9, 2.0**-10]
-    net, _, _ = small_net("fixed")
-    assert net.lr_shift(epoch_rule(config, rule, 3), 0) == net.lr_shift(rule, 0) + 1
+    net, _ = small_net("fixed")
+    shifts = [compile_plan(net, epoch_rule(config, rule, e)).layers[0].lr_shift for e in (1, 3)]
+    assert shifts[1] == shifts[0] + 1
     with pytest.raises(ValueError, match="keeps one learning rate"):
         TrainConfig(backend="lava", lr_halving=2)
     with pytest.raises(ValueError, match="lr_halving must be a positive"):

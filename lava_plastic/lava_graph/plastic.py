@@ -1,0 +1,174 @@
+"""One Lava graph builder and driver for every rule.
+
+::
+
+    SampleSource.s_out ──> PlasticDense_1 ──> ThreeFactorLIF_1 ──> ... ──> ThreeFactorLIF_K ──> SpikeCounter
+         │                     ^  delta_out │                                │
+         │                     └────────────┘                                │ signal_out (DFA, sDFA)
+         ├─ label_out ──> Dense(I) ──> ThreeFactorLIF_K.mod_in               │
+         └─ label_out (DRTP) or signal_out ──> Dense(B_k^T) ──> ThreeFactorLIF_k.mod_in
+
+The rule's feedback names where the hidden layers' projections are sent from (``source``:
+the source's labels, or the output neurons' signal), the only wiring that differs between rules.
+The source holds the training samples followed by the test samples; ``cursor`` Vars select which
+part is presented. Training runs many samples inside one ``run()``; evaluation sets every
+learning gate to 0 first. Models are found by Lava's standard discovery with
+``Loihi2SimCfg(select_tag="floating_pt" | "fixed_pt")``.
+
+The runtime is stopped when the ``with`` block ends, on errors, on Ctrl-C and on SIGTERM
+(:func:`lava_plastic.lava_graph.signals.runtime_guard`).
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.run_conditions import RunSteps
+from lava.proc.dense.process import Dense
+
+from lava_plastic.learning.engine import check_weights, encode_input, init_feedback
+from lava_plastic.learning.plan import Plan
+from lava_plastic.lava_graph import run_config
+from lava_plastic.processes.plastic_dense.process import PlasticDense
+from lava_plastic.processes.sample_source.process import SampleSource
+from lava_plastic.processes.spike_counter.process import SpikeCounter
+from lava_plastic.processes.three_factor_lif.process import ThreeFactorLIF
+from lava_plastic.rules.base import check_labels
+
+
+def stock_dense_args(fixed: bool, w: np.ndarray, weight_exp: int) -> dict:
+    """Arguments of a stock (Learning)Dense that computes ``(w @ s) * 2**weight_exp``.
+
+    Float: Lava's float Dense has no exponent, so it holds ``w * 2**weight_exp``. Fixed point: a
+    bit-accurate Dense keeps only even mixed-sign 8-bit weights, so it holds ``2 w`` with
+    ``weight_exp - 1``; a sum of even numbers halves exactly.
+    """
+    if fixed:
+        return dict(weights=2 * np.asarray(w).astype(np.int64), weight_exp=weight_exp - 1,
+                    num_weight_bits=8)
+    return dict(weights=np.asarray(w) * 2.0**weight_exp)
+
+
+class StreamGraph:
+    """What every plastic graph shares: the data source (training rows, then test rows), the
+    layers and the feedback wiring, the readout, the run configuration, and the driving:
+    :meth:`present`, :meth:`train_epoch`, :meth:`evaluate`, :meth:`counts`. Subclasses make and
+    connect each layer's synapse and neuron (:meth:`_make_layer`) and list in ``gates`` the one-element Vars
+    that switch learning on and off. Use as a context manager (or call :meth:`stop`).
+
+    ``bs``: the hidden layers' real ``(C, n_k)`` feedback matrices (default: drawn from the
+    rule's seed, as the engine's :func:`~lava_plastic.learning.engine.init_state` does).
+    """
+
+    def __init__(self, plan: Plan, weights, train_x, train_y, test_x=None, test_y=None, bs=None):
+        net = plan.net
+        check_weights(net, weights)
+        test_x = train_x[:0] if test_x is None else test_x
+        test_y = train_y[:0] if test_y is None else test_y
+        labels = check_labels(np.concatenate([np.asarray(train_y), np.asarray(test_y)]),
+                              net.n_classes)
+        if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+            raise ValueError("each input needs one label")
+        self.plan, self.net = plan, net
+        self.n_train, self.n_test = len(train_x), len(test_x)
+        self.data = np.concatenate([encode_input(net, train_x), encode_input(net, test_x)])
+        feedback = init_feedback(plan, bs)
+        self.source = SampleSource(data=self.data, labels=labels, n_classes=net.n_classes,
+                                   sample_steps=net.n_steps, name="source")
+        self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
+                                    sample_steps=net.n_steps, name="readout")
+        self.run_cfg = run_config(net.precision)
+        self.synapses, self.neurons, self.gates = [], [], []
+        mod_ports = []
+        port = self.source.s_out
+        for lp, w in zip(plan.layers, weights):
+            synapse, neuron, mod_in = self._make_layer(lp, np.asarray(w), port)
+            self.synapses.append(synapse)
+            self.neurons.append(neuron)
+            mod_ports.append(mod_in)
+            port = neuron.s_out
+        port.connect(self.counter.s_in)
+        self._wire_feedback(feedback, mod_ports)
+
+    def _wire_feedback(self, feedback, mod_ports):
+        """The output layer's target ``y*`` through ``Dense(I)``; each hidden layer's feedback
+        vector (the labels, or the output neurons' signal) through ``Dense(B_k^T)``. The
+        projections take graded spikes: a signal may be signed (a 0/1 target sums alike)."""
+        fixed, n_classes = self.net.fixed, self.net.n_classes
+        target = Dense(name="target", num_message_bits=24,
+                       **stock_dense_args(fixed, np.eye(n_classes, dtype=np.int64), 0))
+        self.source.label_out.connect(target.s_in)
+        target.a_out.connect(mod_ports[-1])
+        sent = {"label": self.source.label_out,
+                "output": self.neurons[-1].signal_out}[self.plan.feedback.source]
+        for k, (b, mod_in) in enumerate(zip(feedback, mod_ports[:-1])):
+            projection = Dense(name=f"feedback{k}", num_message_bits=24,
+                               **stock_dense_args(fixed, b.T, 0))
+            sent.connect(projection.s_in)
+            projection.a_out.connect(mod_in)
+
+    def _make_layer(self, lp, weights, port):
+        """Layer ``lp``'s synapse and neuron, fed by ``port``; returns ``(synapse, neuron,
+        modulatory port)``."""
+        raise NotImplementedError
+
+    def _assign(self, var, value: int):
+        """Set a one-element Var: its initial value before the first run (Lava can set Vars
+        only in a started runtime), else through the runtime."""
+        if self.source.runtime is None:
+            var.init = np.array([value])
+        else:
+            var.set(np.array([value]))
+
+    def present(self, start: int, n_samples: int, learning: bool):
+        """Run samples ``start .. start + n_samples - 1`` (training rows first, then test rows),
+        with learning on or off."""
+        for proc in (self.source, self.counter):
+            self._assign(proc.cursor, start)
+        for gate in self.gates:
+            self._assign(gate, int(learning))
+        self.source.run(condition=RunSteps(num_steps=n_samples * self.net.n_steps),
+                        run_cfg=self.run_cfg)
+
+    def counts(self, start: int, n_samples: int) -> np.ndarray:
+        """Output spike counts of samples ``start .. start + n_samples - 1`` as last presented."""
+        return np.asarray(self.counter.counts.get())[start : start + n_samples].astype(np.int64)
+
+    def train_epoch(self) -> np.ndarray:
+        """Present every training sample once, in order, learning on. Returns their output
+        spike counts (seen while learning)."""
+        self.present(0, self.n_train, learning=True)
+        return self.counts(0, self.n_train)
+
+    def evaluate(self) -> np.ndarray:
+        """Present every test sample once with learning off. Returns their output spike counts."""
+        if self.n_test == 0:
+            raise ValueError("no test samples were given")
+        self.present(self.n_train, self.n_test, learning=False)
+        return self.counts(self.n_train, self.n_test)
+
+    def stop(self):
+        if self.source.runtime is not None:
+            self.source.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class PlasticGraph(StreamGraph):
+    """The graph with our plastic synapses (:class:`PlasticDense`) and three-factor neurons
+    (:class:`ThreeFactorLIF`), for every rule. ``weights()`` reads the learnt weights back."""
+
+    def _make_layer(self, lp, weights, port):
+        synapse = PlasticDense(plan=lp, weights=weights, name=f"plastic_dense{lp.k}")
+        neuron = ThreeFactorLIF(plan=lp, feedback=self.plan.feedback, name=f"lif{lp.k}")
+        port.connect(synapse.s_in)
+        synapse.a_out.connect(neuron.a_in)
+        neuron.delta_out.connect(synapse.delta_in)
+        self.gates.append(synapse.learning)
+        return synapse, neuron, neuron.mod_in
+
+    def weights(self) -> tuple[np.ndarray, ...]:
+        dtype = np.int64 if self.net.fixed else np.float64
+        return tuple(np.asarray(s.weights.get()).astype(dtype) for s in self.synapses)

@@ -1,0 +1,245 @@
+"""The Lava graph of a plastic network, batched: one training loop for every rule.
+
+:func:`run_batch` presents a batch for ``n_steps`` steps from rest in the graph's step order and
+with its delays, calling the functions the Lava models call (:mod:`.neuron`, :mod:`.synapse`,
+:mod:`lava_plastic.rules.feedback`):
+
+* a sample is presented by direct coding: the payload ``round(x * 2**input_bits)`` (fixed) or
+  ``x * 2**input_bits`` (float) at every step;
+* each synapse sends the input it weighted in the previous step (one step of Dense delay); every
+  neuron starts each sample at rest and drops the input that arrives in the sample's first step;
+* each hidden layer's modulatory input at step ``t`` is its feedback projection of the vector
+  sent at step ``t - 1`` (the target, or the output neurons' signal); the output layer's is the
+  target, also one step late;
+* the synapse pairs its neurons' third factor at step ``t`` with its own input at step ``t - 1``
+  (the input that caused the potential), from the sample's second step on;
+* updates accumulate over the batch's samples and are written when the batch ends.
+
+With batch size 1 this is the Lava graph exactly (fixed point bit for bit); a larger batch is a
+chip that sums the updates of that many samples before it writes. Every function takes any
+array namespace (numpy, torch): the host draws the initial values, encodes and validates the
+input, then the arithmetic runs where the arrays live.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lava_plastic.learning import synapse
+from lava_plastic.learning.network import PlasticNetwork
+from lava_plastic.learning.neuron import neuron_step, rest
+from lava_plastic.learning.plan import Plan
+from lava_plastic.optim import Adam
+from lava_plastic.rules.base import PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels, he_uniform
+from lava_plastic.rules.feedback import project, projection_matrices, projection_weights
+from lava_plastic.xp import like, namespace, to_numpy
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters and input (host side)
+# ---------------------------------------------------------------------------------------------
+def init_weights(net: PlasticNetwork, seed: int) -> tuple[np.ndarray, ...]:
+    """He-uniform initial weights (the DRTP paper's initialiser) in weight units; fixed point
+    rounds them to the nearest integer."""
+    rng = np.random.default_rng([seed, 0x57])
+    weights = []
+    for n_in, n_out in zip(net.sizes[:-1], net.sizes[1:]):
+        w = he_uniform(rng, (n_out, n_in), fan_in=n_in) * 2**net.weight_bits
+        if net.fixed:
+            w = np.rint(w).astype(np.int64)
+            if w.min() < PLASTIC_WEIGHT_MIN or w.max() > PLASTIC_WEIGHT_MAX:
+                raise ValueError("initial weights do not fit 8 bits: lower weight_bits")
+        weights.append(w)
+    return tuple(weights)
+
+
+def check_weights(net: PlasticNetwork, weights) -> None:
+    """Refuse weights that do not fit the description: one ``(n_out, n_in)`` matrix per layer,
+    finite, and in fixed point integers within the signed 8-bit range (nothing is rounded or
+    clipped silently)."""
+    if len(weights) != net.n_layers:
+        raise ValueError(f"need {net.n_layers} weight matrices, got {len(weights)}")
+    for k, w in enumerate(weights):
+        expected = (net.sizes[k + 1], net.sizes[k])
+        if tuple(w.shape) != expected:
+            raise ValueError(f"layer {k}: weights must have shape {expected}, got {tuple(w.shape)}")
+        w = to_numpy(w)
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"layer {k}: weights hold NaN or infinite values")
+        if net.fixed and (not np.array_equal(w, np.round(w)) or np.min(w) < PLASTIC_WEIGHT_MIN
+                          or np.max(w) > PLASTIC_WEIGHT_MAX):
+            raise ValueError(f"layer {k}: fixed-point weights must be integers in "
+                             f"[{PLASTIC_WEIGHT_MIN}, {PLASTIC_WEIGHT_MAX}]")
+
+
+def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
+    """The hidden layers' feedback matrices in modulation units: ``bs`` (real ``(C, n_k)``
+    matrices) or the rule's own, drawn from its seed."""
+    net = plan.net
+    if bs is None:
+        bs = projection_matrices(plan.rule.seed, net.n_classes, net.hidden_sizes)
+    return projection_weights(bs, net.n_classes, net.hidden_sizes, net.fixed)
+
+
+def encode_input(net: PlasticNetwork, x) -> np.ndarray:
+    """Direct coding payload of ``x`` in [0, 1], ``(batch, n_in)``: ``x * 2**input_bits``,
+    rounded half to even in fixed point."""
+    x = to_numpy(x)
+    if x.ndim != 2 or x.shape[1] != net.sizes[0]:
+        raise ValueError(f"input must have shape (batch, {net.sizes[0]}), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("input holds NaN or infinite values")
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise ValueError(f"input values must lie in [0, 1], got [{x.min()}, {x.max()}]")
+    payload = x.astype(np.float64) * 2**net.input_bits
+    return np.rint(payload).astype(np.int64) if net.fixed else payload
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class TrainState:
+    """What training changes and carries: the weights (any namespace), the hidden layers'
+    feedback matrices (modulation units), the optimiser state and the number of writes so far
+    (which keys the fixed-point stochastic rounding)."""
+
+    weights: tuple
+    feedback: tuple
+    opt_state: object
+    n_updates: int
+
+
+def init_state(plan: Plan, weights=None, bs=None, optimizer=None, template=None) -> TrainState:
+    """A fresh :class:`TrainState`: ``weights`` (default :func:`init_weights` from the rule's
+    seed), feedback matrices from ``bs`` (default the rule's own), optimiser state. With
+    ``template``, an array of another namespace or device (a torch tensor, say), the arrays are
+    moved there and training runs there."""
+    weights = init_weights(plan.net, plan.rule.seed) if weights is None else tuple(weights)
+    check_weights(plan.net, weights)
+    feedback = init_feedback(plan, bs)
+    if template is not None:
+        weights = tuple(like(template, to_numpy(w)) for w in weights)
+        feedback = tuple(like(template, b) for b in feedback)
+    return TrainState(weights, feedback, optimizer.init(weights) if optimizer else None, 0)
+
+
+def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
+    """Present a batch (``payload`` ``(batch, n_in)`` from :func:`encode_input`, ``y_star`` its
+    one-hot targets) for ``n_steps`` steps from rest. Returns the output spike counts
+    ``(batch, C)`` and, if ``learn``, each layer's update accumulator summed over the batch
+    (the synapses' ``acc``), else ``None``."""
+    xp = namespace(payload)
+    layers, feedback = plan.layers, plan.feedback
+    weights, n_layers = state.weights, len(plan.layers)
+    if not plan.net.fixed:
+        y_star = xp.astype(y_star, xp.float64)
+    batch = payload.shape[0]
+    neurons = [rest(lp, batch, xp) for lp in layers]
+    deltas = [[] for _ in layers]
+    pres = [[] for _ in layers]
+    layer_in = [None] * n_layers
+    sent = {"label": y_star, "output": xp.zeros_like(y_star)}
+    projected, mods = None, None
+    # Direct coding sends the same payload every step, so the first layer's synaptic input is
+    # the same every step too: computed once (the same numbers the Dense computes each step).
+    a_first = synapse.forward(layers[0], weights[0], payload, xp)
+    for t in range(plan.net.n_steps):
+        s = payload
+        if sent[feedback.source] is not projected:  # the target stays the same all sample long
+            projected = sent[feedback.source]
+            mods = [project(projected, b, xp) for b in state.feedback] + [y_star]
+        for k, lp in enumerate(layers):
+            if not t:
+                a_in = xp.zeros_like(a_first if k == 0 else neurons[k].u)
+            else:
+                a_in = a_first if k == 0 else synapse.forward(lp, weights[k], layer_in[k], xp)
+            neurons[k], spikes, delta, signal = neuron_step(lp, feedback, neurons[k], a_in, mods[k],
+                                                            t, xp)
+            if learn and t >= lp.first_valid:
+                deltas[k].append(delta)
+                if k:
+                    pres[k].append(layer_in[k])
+            layer_in[k] = s
+            s = xp.astype(spikes, neurons[k].u.dtype)
+        if signal is not None:
+            sent["output"] = signal
+    counts = xp.astype(neurons[-1].count, xp.int64)
+    if not learn:
+        return counts, None
+    accs = []
+    for k, (lp, w) in enumerate(zip(layers, weights)):
+        zero = xp.zeros(w.shape, dtype=w.dtype)
+        if k == 0:
+            # The first layer's input is the same every step, so sum_t delta_t x^T =
+            # (sum_t delta_t) x^T: one product instead of n_steps - 1 (exact in fixed point).
+            accs.append(synapse.accumulate(lp, zero, xp.sum(xp.stack(deltas[0]), axis=0), payload, xp))
+        else:
+            accs.append(synapse.accumulate(lp, zero, xp.concat(deltas[k]), xp.concat(pres[k]), xp))
+    return counts, tuple(accs)
+
+
+def predict(plan: Plan, state: TrainState, x, batch_size: int = 500):
+    """Output spike counts ``(n, C)`` for inputs ``x`` in [0, 1], learning off."""
+    check_weights(plan.net, state.weights)
+    template = state.weights[0]
+    xp = namespace(template)
+    out = []
+    no_label = None
+    for i in range(0, len(x), batch_size):
+        xb = like(template, encode_input(plan.net, x[i : i + batch_size]))
+        no_label = xp.zeros((xb.shape[0], plan.net.n_classes), dtype=xp.int64)
+        out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
+    return xp.concat(out)
+
+
+def accuracy(counts, labels) -> float:
+    """Fraction of samples whose most active output neuron (lowest index on ties) is the label."""
+    return float(np.mean(to_numpy(counts).argmax(axis=1) == to_numpy(labels)))
+
+
+def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optimizer, order):
+    """One pass over ``(x, labels)`` in the sample ``order`` given. ``optimizer``: ``None``
+    for the on-chip rule (:func:`synapse.write` per batch, the summed update of the batch's
+    samples), or an :mod:`lava_plastic.optim` value (float only) fed with
+    :func:`synapse.direction`. Returns the new state and the output spike counts of every
+    sample, seen while learning, in the rows of ``x`` (numpy)."""
+    check_weights(plan.net, state.weights)
+    labels = check_labels(labels, plan.net.n_classes)
+    if len(labels) != len(x):
+        raise ValueError(f"got {len(x)} inputs and {len(labels)} labels")
+    order = np.asarray(order)
+    template = state.weights[0]
+    xp = namespace(template)
+    weights, opt_state, n_updates = list(state.weights), state.opt_state, state.n_updates
+    seen = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
+    targets = np.eye(plan.net.n_classes, dtype=np.int64)
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        payload = like(template, encode_input(plan.net, x[idx]))
+        y_star = like(template, targets[labels[idx]])
+        batch_state = TrainState(tuple(weights), state.feedback, opt_state, n_updates)
+        counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True)
+        seen[idx] = to_numpy(counts)
+        if optimizer is None:
+            weights = [synapse.write(lp, w, a, n_updates, xp)
+                       for lp, w, a in zip(plan.layers, weights, accs)]
+        else:
+            directions = tuple(synapse.direction(lp, a, xp) for lp, a in zip(plan.layers, accs))
+            steps, opt_state = optimizer.step(directions, opt_state)
+            weights = [w + s for w, s in zip(weights, steps)]
+        n_updates += 1
+    return TrainState(tuple(weights), state.feedback, opt_state, n_updates), seen
+
+
+def make_optimizer_for(net: PlasticNetwork, name: str, lr: float):
+    """``None`` (the on-chip rule) for ``sgd``; Adam (float only) with ``lr`` in real weight
+    units, converted to weight units."""
+    if name == "sgd":
+        return None
+    if name == "adam":
+        if net.fixed:
+            raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
+        return Adam(lr * 2**net.weight_bits)
+    raise ValueError(f"unknown optimizer {name!r}; choose sgd or adam")

@@ -1,0 +1,65 @@
+"""The three-factor rules in the form of Lava's learning engine (``Loihi3FLearningRule`` on
+``LearningDense``), as plain strings and numbers: the Lava layer
+(:mod:`lava_plastic.lava_graph.loihi`) turns them into Lava objects.
+
+Every rule of this package pairs the third factor of step ``t`` with the presynaptic input of
+step ``t - 1``; in the learning engine ``dt = u0*x1 - u0*t`` copies the presynaptic trace into
+the synaptic tag each step and ``dw = 2^-s*u0*t*y2 - 2^-s*u0*t*y3`` reads the tag *before* that
+copy. The neuron sends its signed third factor as two non-negative traces, ``y2`` (positive part)
+and ``y3`` (negative part).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lava_plastic.learning.plan import LayerPlan
+
+TRACE_BITS = 7
+"""Loihi's learning-engine traces (y1..y3, x1, x2) are 7-bit unsigned."""
+MAX_RULE_SHIFT = 7
+"""Lava's smallest rule literal is 2**-7."""
+FIXED_X1_IMPULSE_BITS = 4
+"""Fixed point: a presynaptic spike sets x1 (7 bits) to 2**4."""
+FIXED_TRACE_PRODUCT_SHIFT = 3
+"""Lava's bit-approximate engine yields a product of two traces as 2**-3 of its float value."""
+FIXED_WEIGHT_STORAGE_SHIFT = 1
+"""A bit-accurate mixed-sign Dense stores ``2 w`` (see ``lava_graph.plastic.stock_dense_args``)."""
+
+
+@dataclass(frozen=True)
+class LoihiForm:
+    """One layer's learning-engine rule: ``dw``, ``dt`` strings and the neuron's ``y_shift``
+    (the part of the learning rate the rule's literal cannot carry)."""
+
+    dw: str
+    dt: str
+    y_shift: int
+
+
+def third_factor_traces(delta, y_shift: int, fixed: bool, xp):
+    """Split a signed third factor into the two non-negative traces a Loihi 3-factor rule reads:
+    ``y2 = max(delta, 0) * 2**-y_shift`` and ``y3 = max(-delta, 0) * 2**-y_shift``. Fixed
+    point: a truncating right shift, saturated to the 7-bit trace range (0..127)."""
+    pos, neg = xp.maximum(delta, 0), xp.maximum(-delta, 0)
+    if fixed:
+        top = 2**TRACE_BITS - 1
+        return xp.minimum(pos >> y_shift, top), xp.minimum(neg >> y_shift, top)
+    return pos * 2.0**-y_shift, neg * 2.0**-y_shift
+
+
+def loihi_form(lp: LayerPlan) -> LoihiForm:
+    """Layer ``lp``'s rule with ``t_epoch = 1``.
+
+    The update ``2**-lr_shift`` of the plan is carried partly by the rule's literal ``2**-s``
+    (``s <= 7``) and partly by the neuron (``y_shift``). Float: the LearningDense holds
+    ``w * 2**weight_exp``, so the total shift is ``lr_shift - weight_exp``. Fixed point: the x1
+    impulse (``2**4``), the engine's ``2**-3`` for a two-trace product and the doubled weight
+    storage (``2**1``) add up to a factor 1, so the same shift applies (the y2/y3 traces
+    saturate at 7 bits).
+    """
+    shift = lp.lr_shift - lp.weight_exp
+    if lp.fixed:
+        shift += FIXED_X1_IMPULSE_BITS - FIXED_TRACE_PRODUCT_SHIFT - FIXED_WEIGHT_STORAGE_SHIFT
+    rule_shift = min(MAX_RULE_SHIFT, max(0, shift))
+    c = f"2^-{rule_shift}"
+    return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1 - u0*t", y_shift=shift - rule_shift)

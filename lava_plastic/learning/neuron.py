@@ -1,0 +1,82 @@
+"""The three-factor LIF neuron, written once: Lava's LIF arithmetic (no bias), the local factor
+and the third factor ``delta`` it sends its plastic synapse, and for the output layer the signal
+the rule's feedback projects to the hidden layers. The Lava models of
+:class:`~lava_plastic.processes.three_factor_lif.process.ThreeFactorLIF` (and its learning-engine
+twin) and the engine call :func:`neuron_step`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lava_plastic import fixed_point as fp
+from lava_plastic.engine import fire, lif_fixed_integrate, lif_float_integrate, step_in_sample
+from lava_plastic.learning.plan import LayerPlan
+from lava_plastic.rules.base import MOD_BITS, output_delta, surrogate_fixed, surrogate_float
+from lava_plastic.xp import namespace
+
+NUMPY = namespace()
+
+
+@dataclass(frozen=True, eq=False)
+class NeuronState:
+    """``u``, ``v`` and the spike count since the sample started, each ``(batch, n)``."""
+
+    u: object
+    v: object
+    count: object
+
+
+def rest(lp: LayerPlan, batch: int, xp) -> NeuronState:
+    dtype = xp.int64 if lp.fixed else xp.float64
+    zeros = xp.zeros((batch, lp.n_out), dtype=dtype)
+    return NeuronState(zeros, zeros, zeros)
+
+
+def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, xp):
+    """One step at position ``t`` of a sample. At ``t == 0`` the neurons start from rest and
+    drop the synaptic input (sent during the previous sample). Then: integrate, take the
+    surrogate ``psi`` of the pre-reset potential, fire, and form the third factor from the
+    modulatory input ``mod`` (hidden: ``m_k``, saturated to signed ``MOD_BITS`` in fixed point,
+    times ``psi``; output: the target ``y*``, giving ``(y* - s) << DELTA_SHIFT``).
+
+    Returns ``(state, spikes, delta, signal)``; ``signal`` is what the output layer sends the
+    feedback projections (``None`` for hidden layers and label-driven feedback).
+    """
+    if t == 0:
+        state = rest(lp, a_in.shape[0], xp)
+        a_in = xp.zeros_like(a_in)
+    if lp.fixed:
+        u, v = lif_fixed_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0, xp)
+        psi = None if lp.output else surrogate_fixed(v, lp.vth, lp.psi_width, xp)
+    else:
+        u, v = lif_float_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0.0)
+        psi = None if lp.output else surrogate_float(v, lp.vth, lp.psi_width, xp)
+    v, spikes = fire(v, lp.vth, xp)
+    count = state.count + xp.astype(spikes, state.count.dtype)
+    if lp.output:
+        delta = output_delta(mod, spikes, xp)
+        signal = feedback.signal(mod, spikes, count, t, xp)
+    else:
+        m = fp.clip_signed(mod, MOD_BITS, xp) if lp.fixed else mod
+        delta = m * psi
+        signal = None
+    return NeuronState(u, v, count), spikes, delta, signal
+
+
+def model_step(model, a_in, mod):
+    """:func:`neuron_step` for a Lava ProcessModel of one layer (a batch of one): reads the
+    layer's plan and the rule's feedback from its process parameters, its position in the sample
+    from its time step, and keeps ``u``, ``v`` and ``count`` in its Vars. Returns ``(spikes,
+    delta, signal)``."""
+    lp, feedback = model.proc_params["plan"], model.proc_params["feedback"]
+    t = step_in_sample(model.time_step, lp.n_steps)
+    state = NeuronState(model.u[None], model.v[None], model.count[None])
+    a_in, mod = a_in[None], mod[None]
+    if lp.fixed:
+        state = NeuronState(*(x.astype(np.int64) for x in (state.u, state.v, state.count)))
+        a_in, mod = a_in.astype(np.int64), mod.astype(np.int64)
+    state, spikes, delta, signal = neuron_step(lp, feedback, state, a_in, mod, t, NUMPY)
+    model.u[:], model.v[:], model.count[:] = state.u[0], state.v[0], state.count[0]
+    return spikes[0], delta[0], None if signal is None else signal[0]

@@ -1,0 +1,118 @@
+"""The per-layer plan: every constant a layer's Lava models and the engine use, derived once from
+the network description and the rule (formats, shifts, delays, learning-rate shifts, bounds).
+
+The builder hands each Lava process its :class:`LayerPlan` as a process parameter and the engine
+reads the same objects, so no constant is derived twice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lava_plastic import fixed_point as fp
+from lava_plastic.learning.network import PlasticNetwork
+from lava_plastic.rules.base import (ACC_BITS, DELTA_SHIFT, MAX_LR_SHIFT, MOD_BITS, PSI_BITS,
+                                     PLASTIC_WEIGHT_MAX, surrogate_width_shift)
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Layer ``k`` (0-based; the last is the output layer) in its precision's units.
+
+    ``du``, ``dv``, ``vth``: fixed point the 12-bit decays and ``vth << 6``; float their limits
+    (decay fractions ``(du + 1) / 4096`` and ``dv / 4096``, ``v`` divided by 64).
+    ``psi_width``: the surrogate half-width, fixed point as a shift (``log2`` in voltage units),
+    float in ``v`` units. ``weight_exp``: the Dense output shift. ``lr_shift``: the update is
+    ``acc * 2**-lr_shift``. ``first_valid``: the first step of a sample whose (third factor,
+    previous input) pair is learnt: 1, since the first step's input belongs to the previous
+    sample and the modulatory signals arrive one step late. ``acc_matmul`` and
+    ``forward_matmul``: dtypes in which the integer products are exact (static bounds,
+    :func:`lava_plastic.fixed_point.matmul_dtype`).
+    """
+
+    k: int
+    n_in: int
+    n_out: int
+    fixed: bool
+    output: bool
+    graded_in: bool
+    n_steps: int
+    du: float | int
+    dv: float | int
+    vth: float | int
+    psi_width: float | int
+    weight_exp: int
+    lr_shift: int
+    seed: int
+    first_valid: int
+    acc_matmul: str
+    forward_matmul: str
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A network and a rule, compiled: the rule, the description and one :class:`LayerPlan`
+    per layer. ``batch_size`` is the largest number of samples whose updates one write sums."""
+
+    net: PlasticNetwork
+    rule: object
+    layers: tuple[LayerPlan, ...]
+    batch_size: int
+
+    @property
+    def feedback(self):
+        return self.rule.feedback
+
+
+def lr_shift(net: PlasticNetwork, lr: float, k: int) -> int:
+    """The accumulator shift giving layer ``k`` the real learning rate ``lr``, rounded to a
+    power of two (float uses the same power)."""
+    shift = int(round(DELTA_SHIFT + net.in_bits(k) - net.weight_bits - math.log2(lr)))
+    if not 0 <= shift <= MAX_LR_SHIFT:
+        raise ValueError(f"learning rate {lr} gives an accumulator shift {shift} outside "
+                         f"[0, {MAX_LR_SHIFT}]")
+    return shift
+
+
+def check_rule(net: PlasticNetwork, rule) -> None:
+    """Refuse a rule the network cannot be trained with (one ``ValueError``)."""
+    if rule.n_classes != net.n_classes:
+        raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
+
+
+def compile_plan(net: PlasticNetwork, rule, batch_size: int = 1) -> Plan:
+    """The :class:`Plan` of ``net`` trained by ``rule`` with up to ``batch_size`` samples per
+    write. Refuses, before anything runs, a configuration whose static bound lets the 32-bit
+    accumulator saturate: a sample adds at most ``(T - 1) * 2**DELTA_SHIFT * max_input`` per
+    weight."""
+    check_rule(net, rule)
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+    width = surrogate_width_shift(net.vth_scaled, rule.psi_width)
+    unit = 2**fp.VTH_SHIFT
+    layers = []
+    for k in range(net.n_layers):
+        graded = k == 0
+        max_in = 2 ** (net.in_bits(k)) if graded else 1
+        pair_bound = 2**DELTA_SHIFT * max_in
+        acc_bound = (net.n_steps - 1) * batch_size * pair_bound
+        if net.fixed and acc_bound >= 2 ** (ACC_BITS - 1):
+            raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
+                             f"saturate the {ACC_BITS}-bit update accumulator; use a smaller "
+                             f"batch or fewer steps")
+        common = dict(k=k, n_in=net.sizes[k], n_out=net.sizes[k + 1], fixed=net.fixed,
+                      output=k == net.n_layers - 1, graded_in=graded, n_steps=net.n_steps,
+                      weight_exp=net.weight_exp(k),
+                      lr_shift=lr_shift(net, rule.layer_lr(k, net.n_layers), k),
+                      seed=rule.seed, first_valid=1,
+                      acc_matmul=fp.matmul_dtype(acc_bound),
+                      forward_matmul=fp.matmul_dtype((PLASTIC_WEIGHT_MAX + 1) * max_in * net.sizes[k]))
+        if net.fixed:
+            layers.append(LayerPlan(**common, du=net.du, dv=net.dv, vth=net.vth_scaled,
+                                    psi_width=width))
+        else:
+            layers.append(LayerPlan(**common, du=(net.du + 1) / fp.DECAY_UNITY,
+                                    dv=net.dv / fp.DECAY_UNITY, vth=float(net.vth),
+                                    psi_width=2.0**width / unit))
+    assert PSI_BITS + MOD_BITS - 1 == DELTA_SHIFT  # |m * psi| <= 2**DELTA_SHIFT: see rules.base
+    return Plan(net, rule, tuple(layers), int(batch_size))

@@ -1,0 +1,65 @@
+"""The plastic synapse, written once: its forward pass, the accumulation of (third factor,
+presynaptic input) pairs and the weight write. The Lava models of
+:class:`~lava_plastic.processes.plastic_dense.process.PlasticDense` and the engine call these
+functions; weight arithmetic lives nowhere else.
+
+Fixed point: the forward pass is Lava's bit-accurate Dense (int32 wrap, ``weight_exp``); the
+accumulator is a saturating signed 32-bit register; a write adds ``acc * 2**-lr_shift``
+stochastically rounded, ``(acc + noise) >> lr_shift`` with ``noise`` uniform in
+``[0, 2**lr_shift)`` (so the expected update is exact), and saturates the weights to signed 8
+bits. Float computes the same quantities without rounding or saturation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_plastic import fixed_point as fp
+from lava_plastic.engine import dense_fixed, dense_float
+from lava_plastic.learning.plan import LayerPlan
+from lava_plastic.rules.base import ACC_BITS, PLASTIC_WEIGHT_BITS
+from lava_plastic.xp import like
+
+
+def forward(lp: LayerPlan, weights, s_in, xp):
+    """The synaptic input a layer sends for input ``s_in`` ``(batch, n_in)``: ``W x`` shifted by
+    the layer's exponent (Lava's Dense arithmetic in fixed point; exactly in float)."""
+    if lp.fixed:
+        return dense_fixed(weights, s_in, lp.weight_exp, lp.graded_in, lp.forward_matmul, xp)
+    return dense_float(weights, s_in, lp.graded_in, xp) * 2.0**lp.weight_exp
+
+
+def accumulate(lp: LayerPlan, acc, delta, pre, xp):
+    """``acc + sum_rows delta^T pre``: ``(rows, n_out)``, ``(rows, n_in)`` -> ``(n_out, n_in)``.
+
+    Fixed point: an exact integer product (in the plan's static dtype) into the saturating
+    32-bit accumulator. Within the plan's bound the sum cannot saturate, so summing a sample's
+    steps at once (the engine) or step by step gives the same integers.
+    """
+    if lp.fixed:
+        return fp.saturate(acc + fp.exact_int_matmul(delta.T, pre, lp.acc_matmul, xp), ACC_BITS, xp)
+    return acc + delta.T @ pre
+
+
+def rounding_noise(lp: LayerPlan, update: int, shape) -> np.ndarray:
+    """The uniform integers in ``[0, 2**lr_shift)`` that round update number ``update`` of the
+    layer stochastically; a pure function of ``(seed, layer, update)``, so the Lava model and the
+    engine draw identical noise."""
+    rng = np.random.default_rng([lp.seed, lp.k, update])
+    return rng.integers(0, 2**lp.lr_shift, size=shape)
+
+
+def write(lp: LayerPlan, weights, acc, update: int, xp):
+    """The weights after writing the accumulated update ``acc`` (update number ``update`` of
+    the layer): float ``W + acc * 2**-lr_shift``; fixed point stochastically rounded and
+    saturated to signed 8 bits."""
+    if lp.fixed:
+        noise = like(acc, rounding_noise(lp, update, tuple(acc.shape)))
+        step = (acc + noise) >> lp.lr_shift
+        return fp.clip_signed(weights + step, PLASTIC_WEIGHT_BITS, xp)
+    return weights + acc * 2.0**-lp.lr_shift
+
+
+def direction(lp: LayerPlan, acc, xp):
+    """The accumulated update in weight units, ``acc * 2**-lr_shift``: what an optimiser
+    (:mod:`lava_plastic.optim`, float only) receives instead of the on-chip write."""
+    return acc * 2.0**-lp.lr_shift

@@ -1,0 +1,61 @@
+"""Array namespaces: the core runs on numpy (1.26 or 2) and on torch tensors alike.
+
+Every array function of the core (fixed-point helpers, LIF and Dense arithmetic, rules, the
+learning engine, optimisers) finds the namespace of its arguments here, or takes it from its
+caller, and uses only Python array API standard functions and operators on it
+(``array-api-compat`` supplies the standard for numpy 1.26 and torch). Hot loops look the
+namespace up once per batch and pass it down, since a look-up costs a few microseconds.
+
+Two rules keep numpy and torch results identical:
+
+* integer arrays are never mixed with Python floats (torch promotes ``int64 * 0.5`` to float32,
+  numpy to float64): code casts to ``float64`` first;
+* integer ``>>`` floors and ``&`` masks the same way in both (two's complement int64).
+"""
+from __future__ import annotations
+
+import array_api_compat
+import numpy as np
+
+
+def namespace(*arrays):
+    """The array namespace shared by ``arrays`` (Python scalars and ``None`` are ignored;
+    numpy's when no array is given)."""
+    arrays = [a for a in arrays if a is not None and not isinstance(a, (bool, int, float))]
+    if not arrays:
+        return array_api_compat.array_namespace(np.zeros(0))
+    return array_api_compat.array_namespace(*arrays)
+
+
+def int64(x, xp=None):
+    """``x`` as an int64 array of its namespace (numpy for Python scalars and lists); no copy
+    when it already is one."""
+    if not hasattr(x, "dtype"):
+        x = np.asarray(x, dtype=np.int64)
+    xp = xp or namespace(x)
+    return xp.astype(x, xp.int64, copy=False)
+
+
+def float64(x, xp=None):
+    """``x`` as a float64 array of its namespace; no copy when it already is one."""
+    if not hasattr(x, "dtype"):
+        x = np.asarray(x, dtype=np.float64)
+    xp = xp or namespace(x)
+    return xp.astype(x, xp.float64, copy=False)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A numpy copy of ``x`` (from any namespace and device), for validation, files and plots."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def like(template, value):
+    """``value`` (a numpy array) moved to the namespace and device of ``template``."""
+    xp = namespace(template)
+    if xp is namespace(value):
+        return value
+    return xp.asarray(value, device=array_api_compat.device(template))

@@ -1,0 +1,213 @@
+"""The rules' math (rules/, learning/synapse.py) against the DRTP paper's equations written out
+by hand, and their fixed-point forms."""
+import math
+import pickle
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lava_plastic import ann
+from lava_plastic.learning import PlasticNetwork, compile_plan, engine, synapse
+from lava_plastic.rules import DFA, DRTP, RULES, SDFA, base, feedback, make_rule
+from lava_plastic.xp import namespace
+
+NP = namespace()
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_rule_is_a_small_picklable_value(name):
+    rule = make_rule(name, lr=0.01, n_classes=3, seed=4)
+    assert pickle.loads(pickle.dumps(rule)) == rule and rule.name == name
+    assert pickle.loads(pickle.dumps(rule)).feedback == rule.feedback
+    with pytest.raises(Exception):
+        rule.lr = 1.0
+    assert DRTP(lr=0.01) != DFA(lr=0.01) != SDFA(lr=0.01)
+
+
+def test_unknown_rule_name():
+    with pytest.raises(ValueError, match="unknown rule 'bp'; choose from drtp, dfa, sdfa"):
+        make_rule("bp")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lr=0.0), "learning rate must be a positive"),
+    (dict(lr=-1e-3), "learning rate must be a positive"),
+    (dict(lr=float("nan")), "learning rate must be a positive"),
+    (dict(n_classes=1), "n_classes"),
+    (dict(psi_width=0.0), "psi_width"),
+    (dict(seed=-1), "seed must be a non-negative integer"),
+])
+@pytest.mark.parametrize("rule", [DRTP, DFA, SDFA])
+def test_rule_rejects_impossible_hyper_parameters(rule, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rule(**kwargs)
+
+
+def test_projection_is_seeded_he_uniform():
+    (b1, b2) = feedback.projection_matrices(3, 10, (500, 40))
+    assert b1.shape == (10, 500) and b2.shape == (10, 40)
+    bound = math.sqrt(6 / 500)
+    assert np.abs(b1).max() <= bound and np.abs(b1).max() > 0.95 * bound
+    assert abs(b1.std() - bound / math.sqrt(3)) < 0.01 * bound
+    np.testing.assert_array_equal(b1, feedback.projection_matrices(3, 10, (500, 40))[0])
+    assert not np.array_equal(b1, feedback.projection_matrices(4, 10, (500,))[0])
+
+
+def test_quantized_projection_is_signed_8_bit():
+    b = np.array([[0.5, -0.25, 0.99, -0.999]])
+    assert feedback.quantize_projection(b).tolist() == [[64, -32, 127, -128]]
+    with pytest.raises(ValueError, match="signed 8 bits"):
+        feedback.quantize_projection(np.array([[1.2]]))
+
+
+def test_one_hot_and_bad_labels():
+    assert base.one_hot(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(ValueError, match="label 3 is outside the classes 0..2"):
+        base.one_hot(np.array([0, 3]), 3)
+    with pytest.raises(ValueError, match="label -1"):
+        base.one_hot(np.array([-1]), 3)
+    with pytest.raises(ValueError, match="integers"):
+        base.one_hot(np.array([0.5]), 3)
+
+
+def test_surrogates_fixed_is_floor_of_float_limit():
+    vth, width_shift = 1 << 16, 16
+    v = np.arange(-10, 2**18, 997)
+    fixed = base.surrogate_fixed(v, vth, width_shift, NP)
+    flt = base.surrogate_float(v.astype(float), float(vth), float(2**width_shift), NP)
+    assert fixed.max() == 2**base.PSI_BITS and fixed.min() == 0
+    assert np.all(fixed <= np.ceil(flt)) and np.all(fixed >= np.floor(flt) - 1)
+    assert base.surrogate_fixed(np.array([vth]), vth, width_shift, NP).tolist() == [16]
+    assert base.surrogate_fixed(np.array([0, 2 * vth]), vth, width_shift, NP).tolist() == [0, 0]
+
+
+def layer_plan(lr_shift, fixed=True, k=0, seed=0):
+    net = PlasticNetwork((4, 3), precision="fixed" if fixed else "float")
+    lp = compile_plan(net, DRTP(n_classes=3, seed=seed)).layers[0]
+    return replace(lp, lr_shift=lr_shift, k=k)
+
+
+def test_write_fixed_stochastic_rounding_is_unbiased_and_saturates():
+    lp = layer_plan(10)
+    acc = np.full((200, 200), 3 * 2**10 + 2**9)  # 3.5 LSB at lr_shift=10
+    step = synapse.write(lp, np.zeros(acc.shape, np.int64), acc, 0, NP)
+    assert set(np.unique(step)) == {3, 4}
+    assert abs(step.mean() - 3.5) < 0.02
+    np.testing.assert_array_equal(step, synapse.write(lp, np.zeros(acc.shape, np.int64), acc, 0, NP))
+    assert not np.array_equal(step, synapse.write(lp, np.zeros(acc.shape, np.int64), acc, 1, NP))
+    big = synapse.write(lp, np.array([120, -120]), np.array([50 << 10, -(50 << 10)]), 0, NP)
+    assert big.tolist() == [127, -128]
+    np.testing.assert_allclose(synapse.write(layer_plan(10, fixed=False), np.zeros(2),
+                                             np.array([3.5 * 2**10, -1.0]), 0, NP),
+                               [3.5, -2.0**-10], rtol=1e-15)
+
+
+def test_accumulate_equals_sum_of_outer_products():
+    rng = np.random.default_rng(0)
+    delta = rng.integers(-2000, 2000, size=(5, 4))
+    pre = rng.integers(0, 256, size=(5, 6))
+    expected = sum(np.outer(delta[b], pre[b]) for b in range(5))
+    np.testing.assert_array_equal(
+        synapse.accumulate(layer_plan(10), np.zeros((4, 6), np.int64), delta, pre, NP), expected)
+    np.testing.assert_allclose(
+        synapse.accumulate(layer_plan(10, fixed=False), np.zeros((4, 6)), delta * 0.5, pre, NP),
+        expected * 0.5, rtol=1e-12)
+
+
+def test_ann_directions_match_algorithm_1_by_hand():
+    """tanh hidden, sigmoid output: W1 += eta (B^T y* ⊙ (1 - y1^2)) x^T; W2 += eta/C (y* - y2) y1^T."""
+    rng = np.random.default_rng(1)
+    rule = DRTP(n_classes=3, seed=0)
+    params = ann.init_ann((5, 4, 3), seed=0)
+    (b,) = feedback.projection_matrices(0, 3, (4,))
+    x = rng.random((1, 5))
+    y_star = base.one_hot(np.array([1]), 3).astype(float)
+    dirs, _ = ann.directions(rule, (b,), params, x, y_star)
+    w1, w2 = params.weights
+    y1 = np.tanh(x[0] @ w1.T)
+    y2 = 1 / (1 + np.exp(-(y1 @ w2.T)))
+    np.testing.assert_allclose(dirs[0], np.outer((b.T @ y_star[0]) * (1 - y1**2), x[0]), rtol=1e-12)
+    np.testing.assert_allclose(dirs[1], np.outer((y_star[0] - y2) / 3, y1), rtol=1e-12)
+    np.testing.assert_allclose(dirs[3], (y_star[0] - y2) / 3, rtol=1e-12)
+
+
+@pytest.mark.parametrize("rule, vector", [
+    (DFA(n_classes=3), lambda y_star, y2: y_star - y2),
+    (SDFA(n_classes=3), lambda y_star, y2: np.sign(y_star - y2)),
+])
+def test_ann_dfa_and_sdfa_directions_by_hand(rule, vector):
+    """DFA: W1 += eta (B^T (y* - y2) ⊙ (1 - y1^2)) x^T; sDFA: the same with sign(y* - y2)
+    (DRTP paper Fig. 1C and section 2.1); the output layer learns as DRTP's."""
+    rng = np.random.default_rng(2)
+    params = ann.init_ann((5, 4, 3), seed=0)
+    (b,) = feedback.projection_matrices(0, 3, (4,))
+    x = rng.random((1, 5))
+    y_star = base.one_hot(np.array([2]), 3).astype(float)
+    dirs, _ = ann.directions(rule, (b,), params, x, y_star)
+    w1, w2 = params.weights
+    y1 = np.tanh(x[0] @ w1.T)
+    y2 = 1 / (1 + np.exp(-(y1 @ w2.T)))
+    e = vector(y_star[0], y2)
+    np.testing.assert_allclose(dirs[0], np.outer((b.T @ e) * (1 - y1**2), x[0]), rtol=1e-12)
+    np.testing.assert_allclose(dirs[1], np.outer((y_star[0] - y2) / 3, y1), rtol=1e-12)
+    assert np.all(np.abs(np.sign(y_star[0] - y2)) == 1)  # a graded output: sign(e) != e
+
+
+def test_spiking_error_signals_by_hand():
+    """DFA sends y* - s of the step; sDFA sign(t y* - c), the sign of the rate error so far;
+    both send 0 at a sample's first step (the target has not arrived yet)."""
+    y_star = np.array([[0, 1, 0, 0]])
+    spikes = np.array([[1, 0, 0, 1]])
+    count = np.array([[2, 3, 0, 1]])
+    dfa, sdfa = DFA.feedback, SDFA.feedback
+    assert dfa.signal(y_star, spikes, count, 3, NP).tolist() == [[-1, 1, 0, -1]]
+    assert sdfa.signal(y_star, spikes, count, 3, NP).tolist() == [[-1, 0, 0, -1]]
+    assert sdfa.signal(y_star, spikes, count, 4, NP).tolist() == [[-1, 1, 0, -1]]
+    assert dfa.signal(y_star, spikes, count, 0, NP).tolist() == [[0, 0, 0, 0]]
+    assert DRTP.feedback.signal(y_star, spikes, count, 3, NP) is None
+
+
+def test_fixed_point_modulation_saturates_to_8_bits():
+    """A hidden neuron's m = B^T e can exceed 8 bits for DFA; the neuron saturates it, so the
+    third factor stays within 13 bits: |m psi| <= 128 * 16."""
+    from lava_plastic.learning.neuron import neuron_step, rest
+
+    net = PlasticNetwork((4, 3, 2), n_steps=4, precision="fixed", vth_bits=0)
+    lp = compile_plan(net, DFA(n_classes=2)).layers[0]
+    state = rest(lp, 1, NP)
+    state = type(state)(state.u, np.full((1, 3), lp.vth), state.count)  # at threshold: psi max
+    _, _, delta, _ = neuron_step(lp, DFA.feedback, state, np.zeros((1, 3), np.int64),
+                                 np.array([[300, -300, 5]]), 1, NP)
+    assert delta.tolist() == [[127 * 16, -128 * 16, 5 * 16]]
+
+
+def test_rules_differ_only_in_the_hidden_layers_feedback():
+    """One batch of digits through the engine: the output layer's update is the same for all
+    three rules, the hidden layer's differs (and DFA's from sDFA's)."""
+    from lava_plastic.datasets import load_digits
+
+    data = load_digits(seed=0)
+    net = PlasticNetwork((64, 32, 10), n_steps=8, precision="fixed")
+    accs = {}
+    for name in ("drtp", "dfa", "sdfa"):
+        plan = compile_plan(net, make_rule(name, seed=1), batch_size=8)
+        state = engine.init_state(plan)
+        payload = engine.encode_input(net, data.train_x[:8])
+        _, accs[name] = engine.run_batch(plan, state, payload,
+                                         base.one_hot(data.train_y[:8], 10), learn=True)
+    for a, b in (("drtp", "dfa"), ("drtp", "sdfa"), ("dfa", "sdfa")):
+        np.testing.assert_array_equal(accs[a][1], accs[b][1])
+        assert not np.array_equal(accs[a][0], accs[b][0]), (a, b)
+        assert np.abs(accs[a][0]).max() > 0
+
+
+def test_plan_refuses_a_rule_for_another_network_and_a_saturating_batch():
+    net = PlasticNetwork((64, 20, 10), n_steps=16, precision="fixed")
+    with pytest.raises(ValueError, match="rule has 3 classes, network 10"):
+        compile_plan(net, DFA(n_classes=3))
+    with pytest.raises(ValueError, match="saturate the 32-bit update accumulator"):
+        compile_plan(net, DRTP(), batch_size=2**10)
+    assert compile_plan(net, DRTP(), batch_size=256).batch_size == 256
+    with pytest.raises(ValueError, match="batch size must be a positive integer"):
+        compile_plan(net, DRTP(), batch_size=0)
