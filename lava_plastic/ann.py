@@ -53,7 +53,7 @@ def directions(rule, bs, params: ANNParams, x, y_star):
     dirs_w, dirs_b = [], []
     for k in range(n_layers):
         if k < n_layers - 1:
-            delta = project(fed, bs[k], xp) * (1.0 - ys[k + 1] ** 2)
+            delta = project(fed, bs[k], False, xp) * (1.0 - ys[k + 1] ** 2)
         else:
             delta = (y_star - ys[k + 1]) / rule.n_classes
         dirs_w.append(delta.T @ ys[k])

@@ -53,6 +53,11 @@ def to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def device(x):
+    """The device ``x`` lives on (``"cpu"`` for numpy)."""
+    return array_api_compat.device(x)
+
+
 def like(template, value):
     """``value`` (a numpy array) moved to the namespace and device of ``template``."""
     xp = namespace(template)

@@ -33,7 +33,7 @@ from lava_plastic.learning.plan import Plan
 from lava_plastic.optim import Adam
 from lava_plastic.rules.base import PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels, he_uniform
 from lava_plastic.rules.feedback import project, projection_matrices, projection_weights
-from lava_plastic.xp import like, namespace, to_numpy
+from lava_plastic.xp import device, like, namespace, to_numpy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
     if not plan.net.fixed:
         y_star = xp.astype(y_star, xp.float64)
     batch = payload.shape[0]
-    neurons = [rest(lp, batch, xp) for lp in layers]
+    neurons = [rest(lp, batch, xp, device(payload)) for lp in layers]
     deltas = [[] for _ in layers]
     pres = [[] for _ in layers]
     layer_in = [None] * n_layers
@@ -149,7 +149,8 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
         s = payload
         if sent[feedback.source] is not projected:  # the target stays the same all sample long
             projected = sent[feedback.source]
-            mods = [project(projected, b, xp) for b in state.feedback] + [y_star]
+            mods = [project(projected, b, lp.fixed, xp)
+                    for b, lp in zip(state.feedback, layers)] + [y_star]
         for k, lp in enumerate(layers):
             if not t:
                 a_in = xp.zeros_like(a_first if k == 0 else neurons[k].u)
@@ -170,7 +171,7 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
         return counts, None
     accs = []
     for k, (lp, w) in enumerate(zip(layers, weights)):
-        zero = xp.zeros(w.shape, dtype=w.dtype)
+        zero = xp.zeros_like(w)
         if k == 0:
             # The first layer's input is the same every step, so sum_t delta_t x^T =
             # (sum_t delta_t) x^T: one product instead of n_steps - 1 (exact in fixed point).
@@ -186,10 +187,10 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500):
     template = state.weights[0]
     xp = namespace(template)
     out = []
-    no_label = None
     for i in range(0, len(x), batch_size):
         xb = like(template, encode_input(plan.net, x[i : i + batch_size]))
-        no_label = xp.zeros((xb.shape[0], plan.net.n_classes), dtype=xp.int64)
+        no_label = xp.zeros((xb.shape[0], plan.net.n_classes), dtype=xp.int64,
+                            device=device(template))
         out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
     return xp.concat(out)
 

@@ -28,9 +28,10 @@ class NeuronState:
     count: object
 
 
-def rest(lp: LayerPlan, batch: int, xp) -> NeuronState:
+def rest(lp: LayerPlan, batch: int, xp, device=None) -> NeuronState:
+    """Every neuron at rest (on ``device``, where the engine's arrays live)."""
     dtype = xp.int64 if lp.fixed else xp.float64
-    zeros = xp.zeros((batch, lp.n_out), dtype=dtype)
+    zeros = xp.zeros((batch, lp.n_out), dtype=dtype, device=device)
     return NeuronState(zeros, zeros, zeros)
 
 
@@ -45,8 +46,9 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
     feedback projections (``None`` for hidden layers and label-driven feedback).
     """
     if t == 0:
-        state = rest(lp, a_in.shape[0], xp)
         a_in = xp.zeros_like(a_in)
+        zeros = xp.zeros_like(a_in, dtype=xp.int64 if lp.fixed else xp.float64)
+        state = NeuronState(zeros, zeros, zeros)
     if lp.fixed:
         u, v = lif_fixed_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0, xp)
         psi = None if lp.output else surrogate_fixed(v, lp.vth, lp.psi_width, xp)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_plastic import fixed_point as fp
 from lava_plastic.rules.base import B_SHIFT, he_uniform
 
 
@@ -54,8 +55,11 @@ def projection_weights(bs, n_classes: int, hidden_sizes, fixed: bool) -> tuple[n
     return tuple(np.asarray(b, dtype=np.float64) * 2**B_SHIFT for b in bs)
 
 
-def project(vector, b, xp):
-    """``B_k^T v`` for each row: ``(batch, C) @ (C, n_k) -> (batch, n_k)``."""
+def project(vector, b, fixed: bool, xp):
+    """``B_k^T v`` for each row: ``(batch, C) @ (C, n_k) -> (batch, n_k)``; exact integers in
+    fixed point (|v| <= 1 and 8-bit B keep every sum far below 2**24)."""
+    if fixed:
+        return fp.exact_int_matmul(vector, b, "float32", xp)
     return vector @ b
 
 

@@ -1,0 +1,123 @@
+"""The core on other array namespaces and without Lava.
+
+* The engine on torch CPU tensors against numpy: identical fixed-point integers (weights after
+  training, every output count), float weights within rtol 1e-12 / atol 1e-9 weight units
+  (BLAS sums in another order) and identical counts.
+* Every module outside the Lava layer (``lava_graph``, ``processes``) imports with ``lava``
+  blocked, and ``lava-plastic train`` trains with the engine there; the Lava backend says Lava
+  is needed, in one line.
+"""
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lava_plastic
+from lava_plastic import fixed_point as fp
+from lava_plastic.datasets import load_digits
+from lava_plastic.learning import PlasticNetwork, compile_plan, engine
+from lava_plastic.rules import make_rule
+from lava_plastic.xp import to_numpy
+
+torch = pytest.importorskip("torch")
+
+
+def train_on(namespace_template, rule_name, precision, optimizer=None, batch_size=4):
+    data = load_digits(seed=0)
+    x, y = data.train_x[:48], data.train_y[:48]
+    net = PlasticNetwork((64, 32, 24, 10), n_steps=8, precision=precision, weight_bits=7)
+    plan = compile_plan(net, make_rule(rule_name, lr=2**-7, seed=3), batch_size)
+    state = engine.init_state(plan, optimizer=None, template=namespace_template)
+    if optimizer is not None:
+        state = engine.TrainState(state.weights, state.feedback, optimizer.init(state.weights), 0)
+    seen = []
+    for epoch in range(2):
+        order = np.random.default_rng(epoch).permutation(len(x))
+        state, s = engine.train_epoch(plan, state, x, y, batch_size, optimizer, order)
+        seen.append(s)
+    test = engine.predict(plan, state, data.test_x[:40])
+    return [to_numpy(w) for w in state.weights], np.stack(seen), to_numpy(test)
+
+
+@pytest.mark.parametrize("rule_name", ["drtp", "dfa", "sdfa"])
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+def test_engine_on_torch_equals_numpy(rule_name, precision):
+    w_np, seen_np, test_np = train_on(None, rule_name, precision)
+    w_t, seen_t, test_t = train_on(torch.zeros(1), rule_name, precision)
+    np.testing.assert_array_equal(seen_t, seen_np)
+    np.testing.assert_array_equal(test_t, test_np)
+    assert seen_np.sum() > 0
+    for k, (a, b) in enumerate(zip(w_t, w_np)):
+        if precision == "fixed":
+            assert a.dtype == np.int64
+            np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9, err_msg=f"layer {k}")
+
+
+def test_adam_on_torch_equals_numpy():
+    adam = engine.make_optimizer_for(PlasticNetwork((64, 10)), "adam", 1e-3)
+    w_np, seen_np, _ = train_on(None, "dfa", "float", adam)
+    w_t, seen_t, _ = train_on(torch.zeros(1), "dfa", "float", adam)
+    np.testing.assert_array_equal(seen_t, seen_np)
+    for a, b in zip(w_t, w_np):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_fixed_point_helpers_on_torch_equal_numpy():
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2**40, 2**40, size=1000)
+    small = rng.integers(-2**20, 2**20, size=1000)
+    t, ts = torch.from_numpy(x), torch.from_numpy(small)
+    cases = [
+        (fp.wrap, (32,)), (fp.wrap_once, (24,)), (fp.saturate, (24,)), (fp.clip_signed, (8,)),
+        (fp.shift_right_toward_zero, (5,)), (fp.shift_by_exponent, (-3,)),
+        (fp.shift_by_exponent, (2,)),
+    ]
+    for f, args in cases:
+        np.testing.assert_array_equal(f(t, *args).numpy(), f(x, *args), err_msg=f.__name__)
+    np.testing.assert_array_equal(fp.decay(ts, 1000).numpy(), fp.decay(small, 1000))
+    a, b = rng.integers(-128, 128, (30, 50)), rng.integers(0, 256, (50, 20))
+    np.testing.assert_array_equal(
+        fp.exact_int_matmul(torch.from_numpy(a), torch.from_numpy(b), "float32").numpy(), a @ b)
+
+
+ROOT = Path(lava_plastic.__file__).parent
+LAVA_LAYER = ("lava_plastic.lava_graph", "lava_plastic.processes")
+
+
+def core_modules():
+    names = []
+    for info in pkgutil.walk_packages([str(ROOT)], prefix="lava_plastic."):
+        if not info.name.startswith(LAVA_LAYER):
+            names.append(info.name)
+    return names
+
+
+def test_core_modules_import_and_train_without_lava(tmp_path):
+    modules = core_modules()
+    assert "lava_plastic.learning.engine" in modules and "lava_plastic.train" in modules
+    script = f"""
+import importlib, sys
+sys.modules["lava"] = None          # any import of lava now raises ImportError
+for name in {modules!r}:
+    importlib.import_module(name)
+assert not any(m == "lava" or m.startswith("lava.") for m in sys.modules if sys.modules[m]), "lava loaded"
+from lava_plastic import cli
+assert cli.main(["train", "--rule", "dfa", "--epochs", "1", "--max-train", "100", "--hidden", "20",
+                 "--max-test", "50", "--no-progress", "--out", {str(tmp_path / "run")!r}]) == 0
+code = cli.main(["train", "--backend", "lava", "--epochs", "1", "--no-progress",
+                 "--out", {str(tmp_path / "lava")!r}])
+sys.exit(10 + code)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 12, result.stderr[-3000:]
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["rule"] == "dfa"
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("lava-plastic: the lava backend needs Lava")
+    assert not (tmp_path / "lava").exists()
