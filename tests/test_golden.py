@@ -12,7 +12,7 @@ import pytest
 
 from golden import make_drtp_golden as golden
 
-GOLDEN = np.load(Path(__file__).parent / "golden" / "drtp_v1.npz")
+GOLDEN = np.load(Path(__file__).parent / "golden" / "drtp_v2.npz")
 
 
 def assert_matches(prefix, weights, seen, test, exact=True):

@@ -11,13 +11,12 @@ bits. Float computes the same quantities without rounding or saturation.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from lava_plastic import fixed_point as fp
 from lava_plastic.engine import dense_fixed, dense_float
 from lava_plastic.learning.plan import LayerPlan
 from lava_plastic.rules.base import ACC_BITS, PLASTIC_WEIGHT_BITS
-from lava_plastic.xp import like
+from lava_plastic.noise import STREAM_ROUNDING, uniform_bits
+from lava_plastic.xp import device
 
 
 def forward(lp: LayerPlan, weights, s_in, xp):
@@ -40,12 +39,13 @@ def accumulate(lp: LayerPlan, acc, delta, pre, xp):
     return acc + delta.T @ pre
 
 
-def rounding_noise(lp: LayerPlan, update: int, shape) -> np.ndarray:
+def rounding_noise(lp: LayerPlan, update: int, shape, xp, device=None):
     """The uniform integers in ``[0, 2**lr_shift)`` that round update number ``update`` of the
-    layer stochastically; a pure function of ``(seed, layer, update)``, so the Lava model and the
-    engine draw identical noise."""
-    rng = np.random.default_rng([lp.seed, lp.k, update])
-    return rng.integers(0, 2**lp.lr_shift, size=shape)
+    layer stochastically: counter-based bits keyed by ``(seed, stream, layer, update)``
+    (:mod:`lava_plastic.noise`), so a Lava model and the engine, on numpy or torch, draw
+    identical noise."""
+    key = (lp.seed, STREAM_ROUNDING, lp.k, update)
+    return uniform_bits(key, shape, lp.lr_shift, xp, device)
 
 
 def write(lp: LayerPlan, weights, acc, update: int, xp):
@@ -53,7 +53,7 @@ def write(lp: LayerPlan, weights, acc, update: int, xp):
     the layer): float ``W + acc * 2**-lr_shift``; fixed point stochastically rounded and
     saturated to signed 8 bits."""
     if lp.fixed:
-        noise = like(acc, rounding_noise(lp, update, tuple(acc.shape)))
+        noise = rounding_noise(lp, update, tuple(acc.shape), xp, device(acc))
         step = (acc + noise) >> lp.lr_shift
         return fp.clip_signed(weights + step, PLASTIC_WEIGHT_BITS, xp)
     return weights + acc * 2.0**-lp.lr_shift

@@ -1,0 +1,70 @@
+"""Counter-based random bits (lava_plastic.noise): the hash against a plain-Python reference,
+uniformity, keys, and numpy/torch equality."""
+import numpy as np
+import pytest
+
+from lava_plastic.noise import hash32, key_hash, uniform_bits
+from lava_plastic.xp import namespace
+
+NP = namespace()
+
+
+def lowbias32_reference(x: int) -> int:
+    """Wellons' lowbias32 written with Python's unbounded integers."""
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
+def test_hash_equals_reference_on_arrays_and_ints():
+    values = np.array([0, 1, 2, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 123456789, 0xDEADBEEF],
+                      dtype=np.int64)
+    expected = [lowbias32_reference(int(v)) for v in values]
+    assert hash32(values).tolist() == expected
+    assert [hash32(int(v)) for v in values] == expected
+    assert hash32(0x12345678) == lowbias32_reference(0x12345678)
+
+
+def test_bits_are_uniform_and_keyed():
+    bits = uniform_bits((0, 1, 2, 3), (400, 500), 10, NP)
+    assert bits.shape == (400, 500) and bits.dtype == np.int64
+    assert bits.min() == 0 and bits.max() == 1023
+    counts = np.bincount(bits.ravel(), minlength=1024)
+    expected = bits.size / 1024
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < 1200  # 1023 degrees of freedom: mean 1023, sd 45
+    assert abs(bits.mean() - 511.5) < 1.5
+    np.testing.assert_array_equal(bits, uniform_bits((0, 1, 2, 3), (400, 500), 10, NP))
+    other = uniform_bits((0, 1, 2, 4), (400, 500), 10, NP)
+    assert np.mean(bits == other) < 0.01
+    # neighbouring elements are uncorrelated
+    assert abs(np.corrcoef(bits.ravel()[:-1], bits.ravel()[1:])[0, 1]) < 0.01
+
+
+@pytest.mark.parametrize("n_bits", [0, 1, 31, 32, 33, 40, 62])
+def test_widths(n_bits):
+    bits = uniform_bits((5,), (20000,), n_bits, NP)
+    assert bits.min() >= 0 and bits.max() < 2**n_bits
+    if n_bits >= 8:
+        assert bits.max() > 2 ** (n_bits - 1)  # the top bit is drawn
+        assert np.mean(bits & 1) == pytest.approx(0.5, abs=0.02)  # so is the bottom one
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="n_bits"):
+        uniform_bits((0,), (3,), 63, NP)
+    with pytest.raises(ValueError, match="non-negative"):
+        key_hash(0, -1)
+    assert key_hash(2**40) != key_hash(2**40 + 1) != key_hash(0)
+
+
+def test_torch_draws_the_same_bits():
+    torch = pytest.importorskip("torch")
+    import array_api_compat
+
+    xp = array_api_compat.array_namespace(torch.zeros(1))
+    for n_bits in (12, 40):
+        np.testing.assert_array_equal(uniform_bits((1, 2), (30, 40), n_bits, xp).numpy(),
+                                      uniform_bits((1, 2), (30, 40), n_bits, NP))
