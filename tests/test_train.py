@@ -45,6 +45,18 @@ def test_same_seed_same_result():
     assert a["test_accuracy"] == b["test_accuracy"] and a["train_accuracy"] == b["train_accuracy"]
 
 
+@pytest.mark.parametrize("rule", ["dfa", "sdfa"])
+def test_cli_trains_each_rule_in_fixed_point(rule, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "--rule", rule, "--precision", "fixed", "--epochs", "1",
+                     "--max-train", "300", "--max-test", "100", "--out", str(out),
+                     "--no-progress"]) == 0
+    assert f"training {rule.upper()} on digits" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert (results["rule"], results["precision"]) == (rule, "fixed")
+    assert results["test_accuracy"] > 0.5  # chance is 0.1
+
+
 def test_cli_train_writes_results(tmp_path, capsys):
     out = tmp_path / "run"
     code = cli.main(["train", "--rule", "drtp", "--dataset", "digits", "--epochs", "2",
@@ -66,12 +78,13 @@ def test_cli_train_writes_results(tmp_path, capsys):
 @pytest.mark.lava
 def test_cli_train_lava_backend_after_an_engine_run(tmp_path):
     """The real command line in a fresh interpreter: an engine run (with its progress bar) and
-    then the Lava backend in the same process, which needs Lava imported first."""
+    then the Lava backend (DFA, fixed point) in the same process, which needs Lava imported
+    first."""
     script = f"""
 from lava_plastic import cli
 assert cli.main(["train", "--epochs", "1", "--max-train", "20", "--max-test", "10",
                  "--out", {str(tmp_path / "engine")!r}]) == 0
-assert cli.main(["train", "--backend", "lava", "--precision", "fixed", "--epochs", "1",
+assert cli.main(["train", "--rule", "dfa", "--backend", "lava", "--precision", "fixed", "--epochs", "1",
                  "--hidden", "32", "--max-train", "30", "--max-test", "20",
                  "--out", {str(tmp_path / "lava")!r}, "--no-progress"]) == 0
 """
@@ -79,13 +92,16 @@ assert cli.main(["train", "--backend", "lava", "--precision", "fixed", "--epochs
                             timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads((tmp_path / "lava" / "results.json").read_text())
-    assert (results["backend"], results["n_train"], results["n_test"]) == ("lava", 30, 20)
+    assert (results["rule"], results["backend"], results["n_train"], results["n_test"]) == (
+        "dfa", "lava", 30, 20)
     assert results["test_accuracy"] * 20 == round(results["test_accuracy"] * 20)
 
 
 # --- bad input --------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
-    (["--rule", "bp"], "unknown rule 'bp'"),
+    (["--rule", "bp"], "unknown rule 'bp'; choose from drtp, dfa, sdfa"),
+    (["--rule", "sdfa", "--batch-size", "4096", "--precision", "fixed"],
+     "saturate the 32-bit update accumulator"),
     (["--dataset", "cifar"], "unknown dataset 'cifar'"),
     (["--lr", "0"], "learning rate must be positive"),
     (["--lr", "-0.1"], "learning rate must be positive"),

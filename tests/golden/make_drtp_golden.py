@@ -16,7 +16,6 @@ import numpy as np
 
 from lava_plastic.learning import (PlasticNetwork, compile_plan, init_state, init_weights, predict,
                                    train_epoch)
-from lava_plastic.lava_graph.plastic import PlasticGraph
 from lava_plastic.rules import DRTP
 from lava_plastic.datasets import load_digits
 
@@ -43,6 +42,8 @@ def engine_run(sizes, weight_bits, precision):
 
 
 def lava_run(sizes, weight_bits):
+    from lava_plastic.lava_graph.plastic import PlasticGraph  # the engine runs need no Lava
+
     x, y, xt, yt = data()
     net = PlasticNetwork(sizes, n_steps=8, precision="fixed", weight_bits=weight_bits)
     plan = compile_plan(net, DRTP(lr=2**-8, seed=1))
