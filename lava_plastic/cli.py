@@ -52,8 +52,10 @@ def selfcheck(args) -> int:
 
 def train(args) -> int:
     from lava_plastic.datasets import DataError
+    from lava_plastic.interrupt import Terminated
     from lava_plastic.train import TrainConfig, run
 
+    out = args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}"
     try:
         config = TrainConfig(
             rule=args.rule, dataset=args.dataset, data_dir=args.data_dir, backend=args.backend,
@@ -62,7 +64,7 @@ def train(args) -> int:
             batch_size=args.batch_size, optimizer=args.optimizer, steps=args.steps,
             weight_bits=args.weight_bits, lr_halving=args.lr_halving,
             augment_shift=args.augment_shift, max_train=args.max_train, max_test=args.max_test,
-            out=args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}",
+            out=out,
             progress=not args.no_progress)
         print(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
@@ -71,6 +73,12 @@ def train(args) -> int:
     except (ValueError, DataError) as err:
         print(f"lava-plastic: {err}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, Terminated) as stop:
+        name, code = (("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt)
+                      else ("SIGTERM", 128 + stop.signum))
+        print(f"lava-plastic: stopped by {name}; the results of the finished epochs are in "
+              f"{out}", file=sys.stderr)
+        return code
     print(f"test accuracy {results['test_accuracy']:.4f} (train {results['train_accuracy']:.4f}) "
           f"after {results['epochs']} epochs, {results['train_seconds']:.1f} s of training")
     print(f"wrote {config.out}/results.json and {config.out}/accuracy.png")

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lava_plastic import ann, datasets
+from lava_plastic.interrupt import Terminated, sigterm_raises
 from lava_plastic.learning import engine
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.plan import compile_plan
@@ -223,21 +224,38 @@ def run(config: TrainConfig, log=print) -> dict:
             f"test accuracy {test_acc:.4f} ({seconds:.1f} s)")
 
     plan = None
-    if config.model == "tanh":
-        _engine_tanh(config, data, rule, epoch_done)
-    else:
+    if config.model == "lif":
         net = PlasticNetwork((data.n_features,) + config.hidden + (data.n_classes,),
                              n_steps=config.steps, precision=config.precision,
                              weight_bits=config.weight_bits)
-        compile_plan(net, rule, config.batch_size)  # every bad setting fails before training
-        train = _engine_lif if config.backend == "engine" else _lava_lif
-        plan = train(config, data, rule, net, epoch_done)
+        plan = compile_plan(net, rule, config.batch_size)  # bad settings fail before training
+    try:
+        with sigterm_raises():
+            if config.model == "tanh":
+                _engine_tanh(config, data, rule, epoch_done)
+            else:
+                train = _engine_lif if config.backend == "engine" else _lava_lif
+                plan = train(config, data, rule, net, epoch_done)
+    except (KeyboardInterrupt, Terminated) as stop:
+        # Finished epochs are kept: the results so far are written before the process ends.
+        if history and config.out:
+            signal_name = "SIGINT" if isinstance(stop, KeyboardInterrupt) else "SIGTERM"
+            write_results(summarise(config, data, plan, history, interrupted=signal_name),
+                          Path(config.out))
+        raise
+    results = summarise(config, data, plan, history)
+    if config.out:
+        write_results(results, Path(config.out))
+    return results
 
+
+def summarise(config: TrainConfig, data, plan, history, interrupted: str | None = None) -> dict:
+    """The results dictionary of a run whose epochs so far are ``history``."""
     train_seconds = sum(h["seconds"] for h in history)
     results = {
         "rule": config.rule, "dataset": config.dataset, "backend": config.backend,
         "precision": config.precision, "model": config.model, "hidden": list(config.hidden),
-        "epochs": config.epochs, "seed": config.seed, "lr": config.lr,
+        "epochs": len(history), "seed": config.seed, "lr": config.lr,
         "optimizer": config.optimizer, "batch_size": config.batch_size,
         "lr_halving": config.lr_halving, "augment_shift": config.augment_shift,
         "steps": config.steps if config.model == "lif" else None,
@@ -252,8 +270,8 @@ def run(config: TrainConfig, log=print) -> dict:
         "train_samples_per_second": len(data.train_x) * len(history) / train_seconds,
         "history": history,
     }
-    if config.out:
-        write_results(results, Path(config.out))
+    if interrupted:
+        results["interrupted"] = interrupted
     return results
 
 

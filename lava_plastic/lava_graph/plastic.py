@@ -16,7 +16,9 @@ learning gate to 0 first. Models are found by Lava's standard discovery with
 ``Loihi2SimCfg(select_tag="floating_pt" | "fixed_pt")``.
 
 The runtime is stopped when the ``with`` block ends, on errors, on Ctrl-C and on SIGTERM
-(:func:`lava_plastic.lava_graph.signals.runtime_guard`).
+(:class:`lava_plastic.lava_graph.signals.RuntimeGuard`): Ctrl-C surfaces as
+``KeyboardInterrupt`` and SIGTERM as :class:`~lava_plastic.interrupt.Terminated` once
+every Lava process and shared-memory segment is gone.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from lava.proc.dense.process import Dense
 from lava_plastic.learning.engine import check_weights, encode_input, init_feedback
 from lava_plastic.learning.plan import Plan
 from lava_plastic.lava_graph import run_config
+from lava_plastic.lava_graph.signals import RuntimeGuard
 from lava_plastic.processes.plastic_dense.process import PlasticDense
 from lava_plastic.processes.sample_source.process import SampleSource
 from lava_plastic.processes.spike_counter.process import SpikeCounter
@@ -76,6 +79,7 @@ class StreamGraph:
         self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
                                     sample_steps=net.n_steps, name="readout")
         self.run_cfg = run_config(net.precision)
+        self.guard = RuntimeGuard(self.source)
         self.synapses, self.neurons, self.gates = [], [], []
         mod_ports = []
         port = self.source.s_out
@@ -125,6 +129,8 @@ class StreamGraph:
             self._assign(proc.cursor, start)
         for gate in self.gates:
             self._assign(gate, int(learning))
+        if self.source.runtime is None:
+            self.guard.create_runtime(self.run_cfg)
         self.source.run(condition=RunSteps(num_steps=n_samples * self.net.n_steps),
                         run_cfg=self.run_cfg)
 
@@ -146,8 +152,8 @@ class StreamGraph:
         return self.counts(self.n_train, self.n_test)
 
     def stop(self):
-        if self.source.runtime is not None:
-            self.source.stop()
+        """Stop the runtime: every Lava process ends and the shared memory is freed."""
+        self.guard.stop()
 
     def __enter__(self):
         return self
