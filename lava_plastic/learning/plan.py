@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from lava_plastic import fixed_point as fp
 from lava_plastic.learning.network import PlasticNetwork
-from lava_plastic.rules.base import (ACC_BITS, DELTA_SHIFT, MAX_LR_SHIFT, MOD_BITS, PSI_BITS,
-                                     PLASTIC_WEIGHT_MAX, surrogate_width_shift)
+from lava_plastic.rules.base import (ACC_BITS, DELTA_SHIFT, MAX_LR_SHIFT, PLASTIC_WEIGHT_MAX,
+                                     surrogate_width_shift)
 
 
 @dataclass(frozen=True)
@@ -114,5 +114,4 @@ def compile_plan(net: PlasticNetwork, rule, batch_size: int = 1) -> Plan:
             layers.append(LayerPlan(**common, du=(net.du + 1) / fp.DECAY_UNITY,
                                     dv=net.dv / fp.DECAY_UNITY, vth=float(net.vth),
                                     psi_width=2.0**width / unit))
-    assert PSI_BITS + MOD_BITS - 1 == DELTA_SHIFT  # |m * psi| <= 2**DELTA_SHIFT: see rules.base
     return Plan(net, rule, tuple(layers), int(batch_size))
