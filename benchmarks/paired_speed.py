@@ -43,7 +43,9 @@ print(json.dumps(dict(seconds=r["seconds_per_epoch"], test_accuracy=r["test_accu
 def one_epoch(tree: Path, spec: dict) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree))
     out = subprocess.run([sys.executable, "-c", ONE_EPOCH, json.dumps(spec)], env=env, cwd=tree,
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the run in {tree} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -60,7 +62,7 @@ def main():
                "max_train": args.max_train, "omp_threads": os.environ.get("OMP_NUM_THREADS"),
                "configs": {}}
     for name in args.configs:
-        spec = dict(CONFIGS[name], data_dir=args.data_dir, max_train=args.max_train,
+        spec = dict(CONFIGS[name], data_dir=os.path.abspath(args.data_dir), max_train=args.max_train,
                     max_test=2000)
         rows = []
         for pair in range(args.pairs):

@@ -78,10 +78,10 @@ def wrap_once(x, bits: int = UV_BITS, xp=None):
     ``AbstractPyLifModelFixed.subthr_dynamics`` does.
     """
     x = int64(x, xp)
-    xp = xp or namespace(x)
     half = 1 << (bits - 1)
     period = 1 << bits
-    return xp.where(x > half, x - period, xp.where(x <= -half, x + period, x))
+    # Masks times the period rather than nested ``where``s: the same integers, faster.
+    return x - (x > half) * period + (x <= -half) * period
 
 
 def saturate(x, bits: int, xp=None):
@@ -131,7 +131,15 @@ def decay(x, d, offset: int = 0, xp=None):
     toward zero. ``offset`` is 1 for the current (``du = 4095`` empties it) and 0 for the
     voltage, Loihi's ds/dm offset registers. ``d`` is a Python int or an integer array."""
     x = int64(x, xp)
-    factor = DECAY_UNITY - (d + offset) if isinstance(d, (int, np.integer)) else DECAY_UNITY - (int64(d, xp) + offset)
+    if isinstance(d, (int, np.integer)):
+        factor = DECAY_UNITY - (int(d) + offset)
+        # The two ends, exactly and without arithmetic: no memory (du = 4095) and no leak (dv = 0).
+        if factor == 0:
+            return x * 0
+        if factor == DECAY_UNITY:
+            return x
+    else:
+        factor = DECAY_UNITY - (int64(d, xp) + offset)
     return shift_right_toward_zero(x * factor, DECAY_BITS, xp)
 
 
@@ -200,4 +208,4 @@ def exact_int_matmul(a, b, dtype: str | None = None, xp=None):
         bmax = float(xp.max(xp.abs(b))) if b.size else 0.0
         dtype = matmul_dtype(amax * bmax * inner)
     kind = getattr(xp, dtype)
-    return xp.astype(xp.astype(a, kind) @ xp.astype(b, kind), xp.int64)
+    return xp.astype(xp.astype(a, kind, copy=False) @ xp.astype(b, kind, copy=False), xp.int64)

@@ -171,15 +171,17 @@ def test_spiking_error_signals_by_hand():
 def test_fixed_point_modulation_saturates_to_8_bits():
     """A hidden neuron's m = B^T e can exceed 8 bits for DFA; the neuron saturates it, so the
     third factor stays within 13 bits: |m psi| <= 128 * 16."""
-    from lava_plastic.learning.neuron import neuron_step, rest
+    from lava_plastic.learning.neuron import modulation, neuron_step, rest
 
     net = PlasticNetwork((4, 3, 2), n_steps=4, precision="fixed", vth_bits=0)
     lp = compile_plan(net, DFA(n_classes=2)).layers[0]
     state = rest(lp, 1, NP)
     state = type(state)(state.u, np.full((1, 3), lp.vth), state.count)  # at threshold: psi max
-    _, _, delta, _ = neuron_step(lp, DFA.feedback, state, np.zeros((1, 3), np.int64),
-                                 np.array([[300, -300, 5]]), 1, NP)
-    assert delta.tolist() == [[127 * 16, -128 * 16, 5 * 16]]
+    m = modulation(lp, np.array([[300, -300, 5]]), NP)
+    _, _, delta, _ = neuron_step(lp, DFA.feedback, state, np.zeros((1, 3), np.int64), m, 1, NP)
+    assert m.tolist() == [[127, -128, 5]] and delta.tolist() == [[127 * 16, -128 * 16, 5 * 16]]
+    float_lp = compile_plan(net.with_precision("float"), DFA(n_classes=2)).layers[0]
+    assert modulation(float_lp, np.array([[300.0]]), NP).tolist() == [[300.0]]
 
 
 def test_rules_differ_only_in_the_hidden_layers_feedback():

@@ -28,7 +28,7 @@ import numpy as np
 
 from lava_plastic.learning import synapse
 from lava_plastic.learning.network import PlasticNetwork
-from lava_plastic.learning.neuron import neuron_step, rest
+from lava_plastic.learning.neuron import modulation, neuron_step, rest
 from lava_plastic.learning.plan import Plan
 from lava_plastic.optim import Adam
 from lava_plastic.rules.base import PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels, he_uniform
@@ -149,7 +149,7 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
         s = payload
         if sent[feedback.source] is not projected:  # the target stays the same all sample long
             projected = sent[feedback.source]
-            mods = [project(projected, b, lp.fixed, xp)
+            mods = [modulation(lp, project(projected, b, lp.fixed, xp), xp)
                     for b, lp in zip(state.feedback, layers)] + [y_star]
         for k, lp in enumerate(layers):
             if not t:
@@ -163,7 +163,7 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
                 if k:
                     pres[k].append(layer_in[k])
             layer_in[k] = s
-            s = xp.astype(spikes, neurons[k].u.dtype)
+            s = spikes
         if signal is not None:
             sent["output"] = signal
     counts = xp.astype(neurons[-1].count, xp.int64)

@@ -21,7 +21,8 @@ NUMPY = namespace()
 
 @dataclass(frozen=True, eq=False)
 class NeuronState:
-    """``u``, ``v`` and the spike count since the sample started, each ``(batch, n)``."""
+    """``u``, ``v`` and (output layer) the spike count since the sample started, each
+    ``(batch, n)``."""
 
     u: object
     v: object
@@ -35,12 +36,19 @@ def rest(lp: LayerPlan, batch: int, xp, device=None) -> NeuronState:
     return NeuronState(zeros, zeros, zeros)
 
 
+def modulation(lp: LayerPlan, mod, xp):
+    """A hidden neuron's modulatory register: the projection it receives, saturated to signed
+    ``MOD_BITS`` in fixed point (DFA's ``B^T e`` can exceed them; DRTP's ``B^T y*`` is one
+    8-bit row of ``B``). Float: unchanged."""
+    return fp.clip_signed(mod, MOD_BITS, xp) if lp.fixed and not lp.output else mod
+
+
 def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, xp):
     """One step at position ``t`` of a sample. At ``t == 0`` the neurons start from rest and
     drop the synaptic input (sent during the previous sample). Then: integrate, take the
     surrogate ``psi`` of the pre-reset potential, fire, and form the third factor from the
-    modulatory input ``mod`` (hidden: ``m_k``, saturated to signed ``MOD_BITS`` in fixed point,
-    times ``psi``; output: the target ``y*``, giving ``(y* - s) << DELTA_SHIFT``).
+    modulatory input ``mod`` (hidden: the register ``m_k`` of :func:`modulation` times ``psi``;
+    output: the target ``y*``, giving ``(y* - s) << DELTA_SHIFT``).
 
     Returns ``(state, spikes, delta, signal)``; ``signal`` is what the output layer sends the
     feedback projections (``None`` for hidden layers and label-driven feedback).
@@ -56,13 +64,13 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
         u, v = lif_float_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0.0)
         psi = None if lp.output else surrogate_float(v, lp.vth, lp.psi_width, xp)
     v, spikes = fire(v, lp.vth, xp)
-    count = state.count + xp.astype(spikes, state.count.dtype)
+    count = state.count
     if lp.output:
+        count = count + xp.astype(spikes, count.dtype)
         delta = output_delta(mod, spikes, xp)
         signal = feedback.signal(mod, spikes, count, t, xp)
     else:
-        m = fp.clip_signed(mod, MOD_BITS, xp) if lp.fixed else mod
-        delta = m * psi
+        delta = mod * psi
         signal = None
     return NeuronState(u, v, count), spikes, delta, signal
 
@@ -79,6 +87,7 @@ def model_step(model, a_in, mod):
     if lp.fixed:
         state = NeuronState(*(x.astype(np.int64) for x in (state.u, state.v, state.count)))
         a_in, mod = a_in.astype(np.int64), mod.astype(np.int64)
+    mod = modulation(lp, mod, NUMPY)
     state, spikes, delta, signal = neuron_step(lp, feedback, state, a_in, mod, t, NUMPY)
     model.u[:], model.v[:], model.count[:] = state.u[0], state.v[0], state.count[0]
     return spikes[0], delta[0], None if signal is None else signal[0]

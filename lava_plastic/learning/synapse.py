@@ -36,7 +36,7 @@ def accumulate(lp: LayerPlan, acc, delta, pre, xp):
     """
     if lp.fixed:
         return fp.saturate(acc + fp.exact_int_matmul(delta.T, pre, lp.acc_matmul, xp), ACC_BITS, xp)
-    return acc + delta.T @ pre
+    return acc + delta.T @ xp.astype(pre, delta.dtype, copy=False)
 
 
 def rounding_noise(lp: LayerPlan, update: int, shape, xp, device=None):
