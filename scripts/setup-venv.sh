@@ -7,26 +7,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 stamp="$venv/.lava-plastic-installed"
 
-find_python310() {
-    local candidate
-    for candidate in "${LAVA_PLASTIC_PYTHON:-}" python3.10 \
-        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python3.10; do
-        [ -n "$candidate" ] || continue
-        if command -v "$candidate" >/dev/null 2>&1 &&
-            "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
-            command -v "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
+source "$root/scripts/venv-lib.sh"
 
 want="$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
 fi
 
-if ! py="$(find_python310)"; then
+if ! py="$(find_python 3.10 "${LAVA_PLASTIC_PYTHON:-}")"; then
     cat >&2 <<'MSG'
 lava-plastic: no CPython 3.10 interpreter found.
 Lava (lava-nc 0.10.0, lava-dl 0.6.0) installs only on Python 3.10. Get one, e.g.
@@ -44,11 +32,6 @@ if [ ! -x "$venv/bin/python" ] ||
     "$py" -m venv "$venv"
 fi
 echo "lava-plastic: installing the project and its dependencies into .venv (first time: a few minutes)" >&2
-# This machine's pip configuration names local package folders that may be absent; pip
-# warns about each of them. Those warnings are dropped, everything else is shown.
-quiet_pip() {
-    "$venv/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
-}
-quiet_pip install --quiet --upgrade "pip<25"
-quiet_pip install --quiet -e "$root[lava,test]"
+quiet_pip "$venv" install --quiet --upgrade "pip<25"
+quiet_pip "$venv" install --quiet -e "$root[lava,test]"
 echo "$want" > "$stamp"

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_setup_without_python310_says_how_to_get_one(tmp_path):
     repo = tmp_path / "repo"
     (repo / "scripts").mkdir(parents=True)
-    shutil.copy(ROOT / "scripts" / "setup-venv.sh", repo / "scripts")
+    for script in ("setup-venv.sh", "venv-lib.sh"):
+        shutil.copy(ROOT / "scripts" / script, repo / "scripts")
     shutil.copy(ROOT / "pyproject.toml", repo)
     bin_dir = tmp_path / "bin"   # a PATH with the basic tools and no python3.10
     bin_dir.mkdir()
