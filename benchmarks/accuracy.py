@@ -40,8 +40,8 @@ PRESETS = {
     "mnist-tanh": [dict(TANH)],
     "digits-rules": [dict(DIGITS, rule=rule, backend="engine", precision=precision)
                      for rule in ("dfa", "sdfa") for precision in ("float", "fixed")],
-    "mnist-lif-dfa": [dict(MNIST_LIF, rule=rule, precision=precision, augment_shift=1, batch_size=64,
-                           epochs=15)
+    "mnist-lif-dfa": [dict(MNIST_LIF, rule=rule, precision=precision, augment_shift=1, batch_size=32,
+                           lr_halving=5, epochs=20)
                       for rule in ("dfa", "sdfa") for precision in ("float", "fixed")],
     "mnist-tanh-rules": [dict(TANH, rule=rule) for rule in ("dfa", "sdfa")],
 }
