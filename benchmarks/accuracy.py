@@ -41,7 +41,7 @@ PRESETS = {
     "digits-rules": [dict(DIGITS, rule=rule, backend="engine", precision=precision)
                      for rule in ("dfa", "sdfa") for precision in ("float", "fixed")],
     "mnist-lif-dfa": [dict(MNIST_LIF, rule=rule, precision=precision, augment_shift=1, batch_size=32,
-                           lr_halving=5, epochs=20)
+                           lr=2.0**-9, lr_halving=4, epochs=16)
                       for rule in ("dfa", "sdfa") for precision in ("float", "fixed")],
     "mnist-tanh-rules": [dict(TANH, rule=rule) for rule in ("dfa", "sdfa")],
 }
