@@ -36,14 +36,6 @@ def int64(x, xp=None):
     return xp.astype(x, xp.int64, copy=False)
 
 
-def float64(x, xp=None):
-    """``x`` as a float64 array of its namespace; no copy when it already is one."""
-    if not hasattr(x, "dtype"):
-        x = np.asarray(x, dtype=np.float64)
-    xp = xp or namespace(x)
-    return xp.astype(x, xp.float64, copy=False)
-
-
 def to_numpy(x) -> np.ndarray:
     """A numpy copy of ``x`` (from any namespace and device), for validation, files and plots."""
     if isinstance(x, np.ndarray):
@@ -64,3 +56,7 @@ def like(template, value):
     if xp is namespace(value):
         return value
     return xp.asarray(value, device=array_api_compat.device(template))
+
+
+NUMPY = namespace()
+"""numpy's namespace: the Lava models compute on numpy arrays, one sample at a time."""

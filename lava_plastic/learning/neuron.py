@@ -14,9 +14,7 @@ from lava_plastic import fixed_point as fp
 from lava_plastic.engine import fire, lif_fixed_integrate, lif_float_integrate, step_in_sample
 from lava_plastic.learning.plan import LayerPlan
 from lava_plastic.rules.base import MOD_BITS, output_delta, surrogate_fixed, surrogate_float
-from lava_plastic.xp import namespace
-
-NUMPY = namespace()
+from lava_plastic.xp import NUMPY
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lava_plastic import fixed_point as fp
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.rules.base import (ACC_BITS, DELTA_SHIFT, MAX_LR_SHIFT, PLASTIC_WEIGHT_MAX,
-                                     surrogate_width_shift)
+                                     Rule, surrogate_width_shift)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Plan:
     per layer. ``batch_size`` is the largest number of samples whose updates one write sums."""
 
     net: PlasticNetwork
-    rule: object
+    rule: Rule
     layers: tuple[LayerPlan, ...]
     batch_size: int
 
@@ -74,13 +74,13 @@ def lr_shift(net: PlasticNetwork, lr: float, k: int) -> int:
     return shift
 
 
-def check_rule(net: PlasticNetwork, rule) -> None:
+def check_rule(net: PlasticNetwork, rule: Rule) -> None:
     """Refuse a rule the network cannot be trained with (one ``ValueError``)."""
     if rule.n_classes != net.n_classes:
         raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
 
 
-def compile_plan(net: PlasticNetwork, rule, batch_size: int = 1) -> Plan:
+def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
     """The :class:`Plan` of ``net`` trained by ``rule`` with up to ``batch_size`` samples per
     write. Refuses, before anything runs, a configuration whose static bound lets the 32-bit
     accumulator saturate: a sample adds at most ``(T - 1) * 2**DELTA_SHIFT * max_input`` per

@@ -10,8 +10,9 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_plastic.engine import step_in_sample
 from lava_plastic.learning.loihi_form import third_factor_traces
-from lava_plastic.learning.neuron import NUMPY, model_step
+from lava_plastic.learning.neuron import model_step
 from lava_plastic.processes.loihi_3f_lif.process import LoihiThreeFactorLIF
+from lava_plastic.xp import NUMPY
 
 
 class _LoihiThreeFactorLIFModel(PyLoihiProcessModel):

@@ -11,9 +11,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_plastic.learning import synapse
 from lava_plastic.engine import step_in_sample
 from lava_plastic.processes.plastic_dense.process import PlasticDense
-from lava_plastic.xp import namespace
-
-NUMPY = namespace()
+from lava_plastic.xp import NUMPY
 
 
 class _PlasticDenseModel(PyLoihiProcessModel):
