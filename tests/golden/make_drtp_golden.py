@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_plastic.datasets import load_digits
 from lava_plastic.learning import (PlasticNetwork, compile_plan, init_state, init_weights, predict,
                                    train_epoch)
 from lava_plastic.rules import DRTP
-from lava_plastic.datasets import load_digits
 
 CASES = {"two": ((64, 32, 10), 8), "three": ((64, 24, 16, 10), 7)}
 N_TRAIN, N_TEST, EPOCHS = 16, 8, 2
