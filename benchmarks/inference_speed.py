@@ -41,7 +41,7 @@ def lava_run(net, x):
     start = time.perf_counter()
     graph = build_graph(net, x.reshape(n * steps, -1), sample_steps=steps)
     monitor = probe(graph.neurons[-1].s_out, graph.n_steps)
-    with stopping(graph.source):
+    with stopping(graph.source, run_config(net.precision)):
         graph.source.run(condition=RunSteps(num_steps=steps), run_cfg=run_config(net.precision))
         setup_s = time.perf_counter() - start
         start = time.perf_counter()

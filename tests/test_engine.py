@@ -131,7 +131,7 @@ def test_runtime_stops_when_the_block_fails():
     net = chain("float", depth=2)
     graph = build_graph(net, np.ones((4, 1)))
     with pytest.raises(RuntimeError, match="deliberate"):
-        with stopping(graph.source):
+        with stopping(graph.source, run_config("float")):
             graph.source.run(condition=RunSteps(num_steps=4), run_cfg=run_config("float"))
             raise RuntimeError("deliberate failure after the run")
     assert not graph.source.runtime._is_started

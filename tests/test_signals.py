@@ -115,3 +115,33 @@ def test_engine_training_keeps_finished_epochs_on_sigterm(tmp_path):
     assert "Traceback" not in stderr
     results = json.loads((out / "results.json").read_text())
     assert results["interrupted"] == "SIGTERM" and results["epochs"] >= 2
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stock_graph_run_stops_cleanly(tmp_path, signum):
+    """The stock LIF graph (``run_lava``, the self-check's path) signalled mid-run as a group."""
+    script = """
+import numpy as np
+from lava_plastic.lava_graph import run_lava
+from lava_plastic.network import random_network
+net = random_network(np.random.default_rng(0), (20, 10, 5), "fixed")
+x = (np.random.default_rng(1).random((1, 100000, 20)) < 0.3).astype(int)
+run_lava(net, x, record_state=False)
+"""
+    shm_before = set(os.listdir(SHM))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(children_of(proc.pid)) < 4:  # the runtime service and the model processes
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.2)
+        time.sleep(2)
+        os.killpg(proc.pid, signum)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode in (-signal.SIGINT, 130, 143, 1)
+    assert_all_gone(proc.pid, shm_before)

@@ -5,7 +5,7 @@ RingBuffer and either Lava's stock ``LIF`` (one sample per graph) or
 :class:`~lava_plastic.processes.sample_lif.process.SampleLIF` (a stream of samples in one
 ``run()``, each starting from rest). It runs under Lava's stock ``Loihi2SimCfg`` with
 ``select_tag`` ``"floating_pt"`` or ``"fixed_pt"``; models are found by Lava's standard
-discovery. The runtime is always stopped, also when the run raises.
+discovery. The runtime is always stopped: on errors, Ctrl-C and SIGTERM too.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from lava.proc.lif.process import LIF
 from lava.proc.monitor.process import Monitor
 
 from lava_plastic.engine import check_input
+from lava_plastic.lava_graph.signals import RuntimeGuard
 from lava_plastic.network import LIFNetwork
 from lava_plastic.processes.sample_lif.process import SampleLIF
 
@@ -33,13 +34,16 @@ def run_config(precision: str) -> Loihi2SimCfg:
 
 
 @contextmanager
-def stopping(process):
-    """Stop the runtime of ``process``'s graph when the block ends, whatever happens in it."""
+def stopping(process, run_cfg: Loihi2SimCfg):
+    """Create the runtime of ``process``'s graph with ``run_cfg`` and stop it when the block
+    ends, whatever happens in it: errors, Ctrl-C and SIGTERM included (no Lava process or
+    shared-memory segment is left, see :class:`lava_plastic.lava_graph.signals.RuntimeGuard`)."""
+    guard = RuntimeGuard(process)
     try:
+        guard.create_runtime(run_cfg)
         yield process
     finally:
-        if process.runtime is not None:
-            process.stop()
+        guard.stop()
 
 
 @dataclass
@@ -105,7 +109,7 @@ def run_lava(net: LIFNetwork, x: np.ndarray, record_state: bool = True):
         [(probe(lif.u, total), probe(lif.v, total)) for lif in graph.neurons]
         if record_state else []
     )
-    with stopping(graph.source):
+    with stopping(graph.source, run_config(net.precision)):
         graph.source.run(condition=RunSteps(num_steps=total), run_cfg=run_config(net.precision))
         spikes = [monitor_data(m) for m in spike_mons]
         states = [(monitor_data(mu), monitor_data(mv)) for mu, mv in state_mons]
