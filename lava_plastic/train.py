@@ -134,11 +134,10 @@ def epoch_rule(config: TrainConfig, rule, epoch: int):
     return replace(rule, lr=rule.lr * 0.5 ** ((epoch - 1) // config.lr_halving))
 
 
-def _engine_lif(config, data, rule, net, epoch_done):
+def _engine_lif(config, data, plan, epoch_done):
+    net, rule = plan.net, plan.rule
     optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr)
-    plan = compile_plan(net, rule, config.batch_size)
-    weights = engine.init_weights(net, config.seed)
-    state = engine.init_state(plan, weights, optimizer=optimizer)
+    state = engine.init_state(plan, optimizer=optimizer)
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
         epoch_plan = compile_plan(net, epoch_rule(config, rule, epoch), config.batch_size)
@@ -158,15 +157,13 @@ def _engine_lif(config, data, rule, net, epoch_done):
         test = engine.predict(plan, state, data.test_x)
         epoch_done(epoch, engine.accuracy(seen, data.train_y), engine.accuracy(test, data.test_y),
                    seconds)
-    return plan
 
 
-def _lava_lif(config, data, rule, net, epoch_done):
+def _lava_lif(config, data, plan, epoch_done):
     if lava_plastic_graph is None:
         raise ValueError(f"the lava backend needs Lava (lava-nc 0.10.0, Python 3.10), which is "
                          f"not installed here ({LAVA_MISSING}); the engine backend runs without it")
-    plan = compile_plan(net, rule)
-    weights = engine.init_weights(net, config.seed)
+    weights = engine.init_weights(plan.net, plan.rule.seed)
     with lava_plastic_graph.PlasticGraph(plan, weights, data.train_x, data.train_y, data.test_x,
                                          data.test_y) as graph:
         for epoch in range(1, config.epochs + 1):
@@ -182,7 +179,6 @@ def _lava_lif(config, data, rule, net, epoch_done):
             test = graph.evaluate()
             epoch_done(epoch, engine.accuracy(seen, data.train_y),
                        engine.accuracy(test, data.test_y), seconds)
-    return plan
 
 
 def _engine_tanh(config, data, rule, epoch_done):
@@ -235,7 +231,7 @@ def run(config: TrainConfig, log=print) -> dict:
                 _engine_tanh(config, data, rule, epoch_done)
             else:
                 train = _engine_lif if config.backend == "engine" else _lava_lif
-                plan = train(config, data, rule, net, epoch_done)
+                train(config, data, plan, epoch_done)
     except (KeyboardInterrupt, Terminated) as stop:
         # Finished epochs are kept: the results so far are written before the process ends.
         if history and config.out:

@@ -31,7 +31,8 @@ from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.neuron import modulation, neuron_step, rest
 from lava_plastic.learning.plan import Plan
 from lava_plastic.optim import Adam
-from lava_plastic.rules.base import PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels, he_uniform
+from lava_plastic.rules.base import (PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels,
+                                     he_uniform, one_hot)
 from lava_plastic.rules.feedback import project, projection_matrices, projection_weights
 from lava_plastic.xp import device, like, namespace, to_numpy
 
@@ -215,11 +216,10 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     xp = namespace(template)
     weights, opt_state, n_updates = list(state.weights), state.opt_state, state.n_updates
     seen = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
-    targets = np.eye(plan.net.n_classes, dtype=np.int64)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
         payload = like(template, encode_input(plan.net, x[idx]))
-        y_star = like(template, targets[labels[idx]])
+        y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
         batch_state = TrainState(tuple(weights), state.feedback, opt_state, n_updates)
         counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True)
         seen[idx] = to_numpy(counts)

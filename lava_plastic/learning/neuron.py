@@ -14,7 +14,7 @@ from lava_plastic import fixed_point as fp
 from lava_plastic.engine import fire, lif_fixed_integrate, lif_float_integrate, step_in_sample
 from lava_plastic.learning.plan import LayerPlan
 from lava_plastic.rules.base import MOD_BITS, output_delta, surrogate_fixed, surrogate_float
-from lava_plastic.xp import NUMPY
+from lava_plastic.xp import NUMPY, device
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,8 +53,7 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
     """
     if t == 0:
         a_in = xp.zeros_like(a_in)
-        zeros = xp.zeros_like(a_in, dtype=xp.int64 if lp.fixed else xp.float64)
-        state = NeuronState(zeros, zeros, zeros)
+        state = rest(lp, a_in.shape[0], xp, device(a_in))
     if lp.fixed:
         u, v = lif_fixed_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0, xp)
         psi = None if lp.output else surrogate_fixed(v, lp.vth, lp.psi_width, xp)
