@@ -64,7 +64,7 @@ def train(args) -> int:
             batch_size=args.batch_size, optimizer=args.optimizer, steps=args.steps,
             weight_bits=args.weight_bits, lr_halving=args.lr_halving,
             augment_shift=args.augment_shift, max_train=args.max_train, max_test=args.max_test,
-            out=out,
+            out=out, dtype=args.dtype, device=args.device,
             progress=not args.no_progress)
         print(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="translate each training image by up to N pixels, redrawn every epoch (engine)")
     tr.add_argument("--max-train", type=int, default=None, help="use the first N training samples")
     tr.add_argument("--max-test", type=int, default=None, help="use the first N test samples")
+    tr.add_argument("--dtype", default="float64",
+                    help="float engine arithmetic: float64 (as the Lava graph) or float32 (faster)")
+    tr.add_argument("--device", default="cpu",
+                    help="engine arrays: cpu (numpy), torch-cpu, cuda or cuda:N (torch)")
     tr.add_argument("--out", default=None, help="output directory (default runs/<rule>-<dataset>-...)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.set_defaults(func=train)

@@ -45,22 +45,29 @@ from lava_plastic.xp import int64, namespace
 # ---------------------------------------------------------------------------------------------
 def dense_float(weights, s_in, graded: bool, xp=None):
     """``PyDenseModelFloat``: ``W @ s`` for graded input, else the sum of the weight columns
-    of the inputs that spiked. ``s_in`` is ``(batch, n_in)``; returns ``(batch, n_out)``."""
+    of the inputs that spiked. ``s_in`` is ``(batch, n_in)``; returns ``(batch, n_out)`` in
+    the weights' dtype."""
     xp = xp or namespace(weights, s_in)
     s = s_in if graded else (s_in != 0)
-    return xp.astype(s, xp.float64, copy=False) @ weights.T
+    return xp.astype(s, weights.dtype, copy=False) @ weights.T
 
 
-def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | None = None, xp=None):
+def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | None = None, xp=None,
+                bound: int | None = None):
     """``PyDenseModelBitAcc`` with already quantized weights (:func:`fixed_point.quantize_weights`).
 
     The int32 accumulator wraps modulo ``2**32``; the result is shifted by ``weight_exp``
     (left, or an arithmetic right shift that floors) in int32, as Lava does. ``matmul``: the
-    exact product's dtype when a static bound is known (:func:`fixed_point.exact_int_matmul`).
+    exact product's dtype when a static bound is known (:func:`fixed_point.exact_int_matmul`);
+    ``bound``: a static bound on ``|W s|``, below which the wraps provably change nothing and
+    are skipped.
     """
     xp = xp or namespace(weights_q, s_in)
     s = s_in if graded else (s_in != 0)
-    acc = fp.wrap(fp.exact_int_matmul(s, weights_q.T, matmul, xp), fp.MESSAGE_BITS, xp)
+    acc = fp.exact_int_matmul(s, weights_q.T, matmul, xp)
+    if bound is not None and max(bound, bound << max(weight_exp, 0)) < 2 ** (fp.MESSAGE_BITS - 1):
+        return fp.shift_by_exponent(acc, weight_exp, xp)
+    acc = fp.wrap(acc, fp.MESSAGE_BITS, xp)
     return fp.wrap(fp.shift_by_exponent(acc, weight_exp, xp), fp.MESSAGE_BITS, xp)
 
 
@@ -69,22 +76,41 @@ def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | No
 # ---------------------------------------------------------------------------------------------
 def lif_float_integrate(u, v, a_in, du, dv, bias):
     """``PyLifModelFloat`` sub-threshold update: ``u = u(1-du) + a``, ``v = v(1-dv) + u + bias``.
-    Returns ``(u, v)`` with ``v`` before the threshold test."""
-    u = u * (1 - du)
-    u = u + a_in
-    v = v * (1 - dv) + u + bias
-    return u, v
+    Returns ``(u, v)`` with ``v`` before the threshold test. The ends ``du = 1`` (no current
+    memory), ``dv = 0`` (no leak) and a zero bias skip the products and sums that change
+    nothing (``u * 0 + a == a``, ``v * 1 == v``, ``x + 0 == x``, up to the sign of a zero)."""
+    u = a_in if _is_scalar(du, 1) else u * (1 - du) + a_in
+    v = v + u if _is_scalar(dv, 0) else v * (1 - dv) + u
+    return u, v if _is_scalar(bias, 0) else v + bias
 
 
-def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None):
+def _is_scalar(x, value) -> bool:
+    return isinstance(x, (int, float)) and x == value
+
+
+def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None, a_bound: int | None = None):
     """``PyLifModelBitAcc`` sub-threshold update, bit-exact. All arguments int64 arrays (or
     Python ints); ``bias_scaled`` is ``bias_mant`` shifted by ``bias_exp`` (:func:`fixed_bias`).
 
     1. ``u = decay(u, du + 1) + wrap32(a << 6)``, summed in int32, then Lava's single 24-bit
        wrap (:func:`fixed_point.wrap_once`).
     2. ``v = decay(v, dv) + u + bias`` in int32, saturated to +-(2**23 - 1).
+
+    ``a_bound``, a static bound on ``|a_in|``, skips the int32 wraps that provably change
+    nothing: the input's when ``a_bound << 6 < 2**31``; with ``du = 4095`` (no current memory,
+    ``u = wrap24(a << 6)``, within ``a_bound << 6``) also the sums', when that bound plus the
+    24-bit voltage and the 20-bit bias stays below ``2**31``.
     """
-    act = fp.wrap(int64(a_in, xp) << fp.ACT_SHIFT, fp.MESSAGE_BITS, xp)
+    limit = 2 ** (fp.MESSAGE_BITS - 1)
+    act = int64(a_in, xp) << fp.ACT_SHIFT
+    bounded = a_bound is not None and (a_bound << fp.ACT_SHIFT) < limit
+    if not bounded:
+        act = fp.wrap(act, fp.MESSAGE_BITS, xp)
+    if bounded and _is_scalar(du, fp.DECAY_UNITY - 1) and (
+            (a_bound << fp.ACT_SHIFT) + 2**fp.UV_BITS + 2**20 < limit):
+        u = fp.wrap_once(act, fp.UV_BITS, xp, a_bound << fp.ACT_SHIFT)
+        v = fp.decay(v, dv, 0, xp) + u
+        return u, fp.saturate(v if _is_scalar(bias_scaled, 0) else v + bias_scaled, fp.UV_BITS, xp)
     u = fp.wrap_once(fp.wrap(fp.decay(u, du, 1, xp) + act, fp.MESSAGE_BITS, xp), fp.UV_BITS, xp)
     v = fp.saturate(fp.wrap(fp.decay(v, dv, 0, xp) + u + bias_scaled, fp.MESSAGE_BITS, xp),
                     fp.UV_BITS, xp)

@@ -30,7 +30,9 @@ class SGD:
 
 @dataclass(frozen=True)
 class Adam:
-    """Adam (Kingma & Ba) on the ascent direction, default betas and eps."""
+    """Adam (Kingma & Ba) on the ascent direction, default betas and eps. The moments live in
+    the parameters' dtype and namespace and are updated in place: a state passed to
+    :meth:`step` is consumed."""
 
     lr: float
     b1: float = 0.9
@@ -38,19 +40,23 @@ class Adam:
     eps: float = 1e-8
 
     def init(self, params):
-        zeros = tuple(namespace(p).zeros(p.shape, dtype=namespace(p).float64,
-                                         device=getattr(p, "device", None)) for p in params)
-        return (0, zeros, zeros)
+        def zeros(p):
+            return namespace(p).zeros(p.shape, dtype=p.dtype, device=getattr(p, "device", None))
+
+        return (0, tuple(zeros(p) for p in params), tuple(zeros(p) for p in params))
 
     def step(self, directions, state):
         count, m, v = state
         count += 1
-        m = tuple(self.b1 * mi + (1 - self.b1) * d for mi, d in zip(m, directions))
-        v = tuple(self.b2 * vi + (1 - self.b2) * d * d for vi, d in zip(v, directions))
         c1, c2 = 1 - self.b1**count, 1 - self.b2**count
-        deltas = tuple(self.lr * (mi / c1) / (namespace(vi).sqrt(vi / c2) + self.eps)
-                       for mi, vi in zip(m, v))
-        return deltas, (count, m, v)
+        deltas = []
+        for mi, vi, d in zip(m, v, directions):
+            mi *= self.b1
+            mi += (1 - self.b1) * d
+            vi *= self.b2
+            vi += (1 - self.b2) * d * d
+            deltas.append(self.lr * (mi / c1) / (namespace(vi).sqrt(vi / c2) + self.eps))
+        return tuple(deltas), (count, m, v)
 
 
 def make_optimizer(name: str, lr: float):

@@ -9,6 +9,7 @@ backend says so when Lava is not installed.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -62,6 +63,8 @@ class TrainConfig:
     max_test: int | None = None
     out: str | None = None
     progress: bool = True
+    dtype: str = "float64"
+    device: str = "cpu"
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -99,6 +102,35 @@ class TrainConfig:
                              "augmentation runs in the engine")
         if self.optimizer == "adam" and self.precision == "fixed":
             raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
+        if self.dtype not in engine.FLOAT_DTYPES:
+            raise ValueError(f"unknown dtype {self.dtype!r}; choose from {', '.join(engine.FLOAT_DTYPES)}")
+        if self.dtype != "float64" and (self.precision != "float" or self.backend != "engine"
+                                        or self.model != "lif"):
+            raise ValueError("float32 is a training option of the float engine (lif model)")
+        if self.device != "cpu" and (self.backend != "engine" or self.model != "lif"):
+            raise ValueError("--device runs the engine backend (lif model) on a torch device")
+        if not re.fullmatch(r"cpu|torch-cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"unknown device {self.device!r}; choose cpu (numpy), torch-cpu, "
+                             f"cuda or cuda:N")
+
+
+def engine_template(device: str):
+    """``None`` for numpy on the CPU, else an empty torch tensor on ``device`` (``torch-cpu``:
+    torch on the CPU), which puts the engine's arrays there. Refuses a device that is not here."""
+    if device == "cpu":
+        return None
+    try:
+        import torch
+    except ImportError:
+        raise ValueError(f"device {device!r} needs torch, which is not installed") from None
+    if device == "torch-cpu":
+        return torch.zeros(0)
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: torch finds no CUDA device here")
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: there are {torch.cuda.device_count()} CUDA devices")
+    return torch.zeros(0, device=device)
 
 
 def load_data(config: TrainConfig) -> datasets.Dataset:
@@ -137,7 +169,8 @@ def epoch_rule(config: TrainConfig, rule, epoch: int):
 def _engine_lif(config, data, plan, epoch_done):
     net, rule = plan.net, plan.rule
     optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr)
-    state = engine.init_state(plan, optimizer=optimizer)
+    state = engine.init_state(plan, optimizer=optimizer, template=engine_template(config.device),
+                              dtype=config.dtype)
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
         epoch_plan = compile_plan(net, epoch_rule(config, rule, epoch), config.batch_size)
@@ -209,6 +242,7 @@ def _engine_tanh(config, data, rule, epoch_done):
 
 def run(config: TrainConfig, log=print) -> dict:
     """Train as ``config`` says; returns the results (also written to ``config.out``)."""
+    engine_template(config.device)  # a device that is not here fails before any work
     data = load_data(config)
     rule = make_rule(config.rule, lr=config.lr, n_classes=data.n_classes, seed=config.seed)
     history = []
@@ -257,6 +291,7 @@ def summarise(config: TrainConfig, data, plan, history, interrupted: str | None 
         "steps": config.steps if config.model == "lif" else None,
         "weight_bits": config.weight_bits if config.model == "lif" else None,
         "lr_shifts": [lp.lr_shift for lp in plan.layers] if plan else None,
+        "dtype": config.dtype, "device": config.device,
         "n_train": len(data.train_x), "n_test": len(data.test_x),
         "test_accuracy": history[-1]["test_accuracy"],
         "train_accuracy": history[-1]["train_accuracy"],

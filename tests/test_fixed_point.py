@@ -40,6 +40,15 @@ def test_wrap_once_equals_lava_expression(x):
     np.testing.assert_array_equal(fp.wrap_once(x), expected)
 
 
+@given(arrays(np.int64, st.integers(1, 20),
+              elements=st.integers(-(3 * 2**23) + 1, 3 * 2**23 - 1)))
+def test_wrap_once_with_a_bound_uses_the_modular_form_with_the_same_integers(x):
+    expected = fp.wrap_once(x)
+    np.testing.assert_array_equal(fp.wrap_once(x, bound=3 * 2**23 - 1), expected)
+    edges = np.array([3 * 2**23 - 1, -(3 * 2**23) + 1, 2**23, 2**23 + 1, -(2**23), 1 - 2**23])
+    np.testing.assert_array_equal(fp.wrap_once(edges, bound=3 * 2**23 - 1), fp.wrap_once(edges))
+
+
 @given(int_arrays, st.integers(2, 33))
 def test_saturate_clamps_symmetrically(x, bits):
     s = fp.saturate(x, bits)

@@ -26,12 +26,13 @@ from lava_plastic.xp import to_numpy
 torch = pytest.importorskip("torch")
 
 
-def train_on(namespace_template, rule_name, precision, optimizer=None, batch_size=4):
+def train_on(namespace_template, rule_name, precision, optimizer=None, batch_size=4,
+             dtype="float64"):
     data = load_digits(seed=0)
     x, y = data.train_x[:48], data.train_y[:48]
     net = PlasticNetwork((64, 32, 24, 10), n_steps=8, precision=precision, weight_bits=7)
     plan = compile_plan(net, make_rule(rule_name, lr=2**-7, seed=3), batch_size)
-    state = engine.init_state(plan, optimizer=None, template=namespace_template)
+    state = engine.init_state(plan, optimizer=None, template=namespace_template, dtype=dtype)
     if optimizer is not None:
         state = engine.TrainState(state.weights, state.feedback, optimizer.init(state.weights), 0)
     seen = []
@@ -57,6 +58,48 @@ def test_engine_on_torch_equals_numpy(rule_name, precision):
             np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
         else:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9, err_msg=f"layer {k}")
+
+
+CUDA = torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not CUDA, reason="no CUDA device")
+@pytest.mark.parametrize("rule_name", ["drtp", "dfa", "sdfa"])
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+def test_engine_on_cuda_equals_numpy(rule_name, precision):
+    """The same engine on a GPU: fixed point the same integers, float64 within rtol 1e-9 /
+    atol 1e-9 weight units (cuBLAS sums in another order), identical counts."""
+    w_np, seen_np, test_np = train_on(None, rule_name, precision)
+    w_c, seen_c, test_c = train_on(torch.zeros(1, device="cuda"), rule_name, precision)
+    np.testing.assert_array_equal(seen_c, seen_np)
+    np.testing.assert_array_equal(test_c, test_np)
+    for a, b in zip(w_c, w_np):
+        if precision == "fixed":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("template", [None, "torch"])
+def test_float32_engine_option(template):
+    """float32 training keeps float32 arrays end to end and stays within float32 rounding of
+    the float64 run over two epochs (weights within 1e-3 weight units; the largest weights
+    are ~0.3 * 2**7)."""
+    w64, seen64, _ = train_on(None, "dfa", "float")
+    w32, seen32, test32 = train_on(None if template is None else torch.zeros(1), "dfa", "float",
+                                   dtype="float32")
+    assert all(w.dtype == np.float32 for w in w32)
+    for a, b in zip(w32, w64):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-3)
+    assert np.mean(seen32 != seen64) < 0.02
+
+
+def test_float32_refused_in_fixed_point():
+    plan = compile_plan(PlasticNetwork((8, 4), precision="fixed"), make_rule("drtp", n_classes=4))
+    with pytest.raises(ValueError, match="fixed point computes in integers"):
+        engine.init_state(plan, dtype="float32")
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        engine.init_state(plan, dtype="int8")
 
 
 def test_adam_on_torch_equals_numpy():

@@ -109,9 +109,9 @@ def test_accumulate_equals_sum_of_outer_products():
     pre = rng.integers(0, 256, size=(5, 6))
     expected = sum(np.outer(delta[b], pre[b]) for b in range(5))
     np.testing.assert_array_equal(
-        synapse.accumulate(layer_plan(10), np.zeros((4, 6), np.int64), delta, pre, NP), expected)
+        synapse.accumulate(layer_plan(10), delta, pre, NP), expected)
     np.testing.assert_allclose(
-        synapse.accumulate(layer_plan(10, fixed=False), np.zeros((4, 6)), delta * 0.5, pre, NP),
+        synapse.accumulate(layer_plan(10, fixed=False), delta * 0.5, pre, NP),
         expected * 0.5, rtol=1e-12)
 
 
@@ -213,3 +213,35 @@ def test_plan_refuses_a_rule_for_another_network_and_a_saturating_batch():
     assert compile_plan(net, DRTP(), batch_size=256).batch_size == 256
     with pytest.raises(ValueError, match="batch size must be a positive integer"):
         compile_plan(net, DRTP(), batch_size=0)
+
+
+@pytest.mark.parametrize("du", [4095, 0, 1234])
+@pytest.mark.parametrize("a_bound", [2**18, 401_409, 2**24])
+def test_fixed_lif_skips_only_wraps_that_change_nothing(du, a_bound):
+    """With a static input bound the integration skips int32 wraps (and with du = 4095 uses the
+    modular 24-bit wrap): the same integers as the full Lava order, over 40 steps of inputs at
+    the bound's extremes and random ones, with a bias."""
+    from lava_plastic.engine import lif_fixed_integrate
+    rng = np.random.default_rng(du + a_bound)
+    u = v = u_ref = v_ref = np.zeros((3, 50), np.int64)
+    bias = rng.integers(-4096, 4096, size=50) << 7
+    for step in range(40):
+        a = rng.integers(-a_bound, a_bound + 1, size=(3, 50))
+        a[0] = a_bound if step % 2 else -a_bound
+        u, v = lif_fixed_integrate(u, v, a, du, 100, bias, NP, a_bound)
+        u_ref, v_ref = lif_fixed_integrate(u_ref, v_ref, a, du, 100, bias, NP)
+        np.testing.assert_array_equal(u, u_ref)
+        np.testing.assert_array_equal(v, v_ref)
+
+
+def test_fixed_dense_skips_wraps_only_within_its_bound():
+    from lava_plastic.engine import dense_fixed
+    rng = np.random.default_rng(0)
+    w = rng.integers(-128, 128, size=(20, 784))
+    x = rng.integers(0, 257, size=(5, 784))
+    x[0] = 256
+    w[0] = -128
+    bound = 128 * 256 * 784
+    for exp in (-6, 0, 2):
+        np.testing.assert_array_equal(dense_fixed(w, x, exp, True, "float64", NP, bound),
+                                      dense_fixed(w, x, exp, True, "float64", NP))

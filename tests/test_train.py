@@ -99,10 +99,23 @@ assert cli.main(["train", "--rule", "dfa", "--backend", "lava", "--precision", "
     (["--epochs", "0"], "epochs must be a positive integer"),
     (["--augment-shift", "8"], "augment_shift must be an integer in [0, 7] pixels for digits"),
     (["--backend", "lava", "--augment-shift", "1"], "augmentation runs in the engine"),
+    (["--dtype", "float16"], "unknown dtype 'float16'"),
+    (["--dtype", "float32", "--precision", "fixed"], "float32 is a training option of the float engine"),
+    (["--device", "gpu"], "unknown device 'gpu'"),
+    (["--device", "cuda", "--backend", "lava"], "--device runs the engine backend"),
 ])
 def test_cli_rejects_bad_options(args, message, capsys):
     assert cli.main(["train", "--no-progress", "--epochs", "1"] + args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_refuses_a_cuda_device_that_is_not_here(capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert cli.main(["train", "--no-progress", "--device", "cuda:0"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert errors == ["lava-plastic: device 'cuda:0': torch finds no CUDA device here"]
 
 
 def small_net(precision="float"):

@@ -112,32 +112,54 @@ class TrainState:
     n_updates: int
 
 
-def init_state(plan: Plan, weights=None, bs=None, optimizer=None, template=None) -> TrainState:
+FLOAT_DTYPES = ("float64", "float32")
+"""Float training computes in float64 (the parity contract with the Lava graph) or float32 (a
+training option: half the memory traffic, accuracy within seed spread)."""
+
+
+def init_state(plan: Plan, weights=None, bs=None, optimizer=None, template=None,
+               dtype: str = "float64") -> TrainState:
     """A fresh :class:`TrainState`: ``weights`` (default :func:`init_weights` from the rule's
-    seed), feedback matrices from ``bs`` (default the rule's own), optimiser state. With
-    ``template``, an array of another namespace or device (a torch tensor, say), the arrays are
-    moved there and training runs there."""
+    seed), feedback matrices from ``bs`` (default the rule's own), optimiser state. Float
+    networks compute in ``dtype`` (:data:`FLOAT_DTYPES`; the weights and feedback are cast to
+    it). With ``template``, an array of another namespace or device (a torch tensor, say), the
+    arrays are moved there and training runs there."""
+    if dtype not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+    if plan.net.fixed and dtype != "float64":
+        raise ValueError("fixed point computes in integers: the float32 option is for float networks")
     weights = init_weights(plan.net, plan.rule.seed) if weights is None else tuple(weights)
     check_weights(plan.net, weights)
     feedback = init_feedback(plan, bs)
+    if not plan.net.fixed:
+        weights = tuple(to_numpy(w).astype(dtype) for w in weights)
+        feedback = tuple(b.astype(dtype) for b in feedback)
     if template is not None:
         weights = tuple(like(template, to_numpy(w)) for w in weights)
         feedback = tuple(like(template, b) for b in feedback)
     return TrainState(weights, feedback, optimizer.init(weights) if optimizer else None, 0)
 
 
+def _on_engine(template, value):
+    """Host array ``value`` moved where ``template`` lives, float values in its dtype."""
+    moved = like(template, value)
+    if value.dtype.kind == "f":
+        moved = namespace(template).astype(moved, template.dtype, copy=False)
+    return moved
+
+
 def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
     """Present a batch (``payload`` ``(batch, n_in)`` from :func:`encode_input`, ``y_star`` its
     one-hot targets) for ``n_steps`` steps from rest. Returns the output spike counts
     ``(batch, C)`` and, if ``learn``, each layer's update accumulator summed over the batch
-    (the synapses' ``acc``), else ``None``."""
+    (the synapses' ``acc``), else ``None``. Float arithmetic runs in the weights' dtype."""
     xp = namespace(payload)
     layers, feedback = plan.layers, plan.feedback
     weights, n_layers = state.weights, len(plan.layers)
     if not plan.net.fixed:
-        y_star = xp.astype(y_star, xp.float64)
+        y_star = xp.astype(y_star, weights[0].dtype)
     batch = payload.shape[0]
-    neurons = [rest(lp, batch, xp, device(payload)) for lp in layers]
+    neurons = [rest(lp, batch, xp, device(payload), weights[0].dtype) for lp in layers]
     deltas = [[] for _ in layers]
     pres = [[] for _ in layers]
     layer_in = [None] * n_layers
@@ -145,7 +167,10 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
     projected, mods = None, None
     # Direct coding sends the same payload every step, so the first layer's synaptic input is
     # the same every step too: computed once (the same numbers the Dense computes each step).
+    # For the same reason sum_t delta_t x^T = (sum_t delta_t) x^T: its third factors are
+    # summed as they come, and multiplied once (exact in fixed point).
     a_first = synapse.forward(layers[0], weights[0], payload, xp)
+    first_sum = None
     for t in range(plan.net.n_steps):
         s = payload
         if sent[feedback.source] is not projected:  # the target stays the same all sample long
@@ -160,9 +185,11 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
             neurons[k], spikes, delta, signal = neuron_step(lp, feedback, neurons[k], a_in, mods[k],
                                                             t, xp)
             if learn and t >= lp.first_valid:
-                deltas[k].append(delta)
                 if k:
+                    deltas[k].append(delta)
                     pres[k].append(layer_in[k])
+                else:
+                    first_sum = delta if first_sum is None else first_sum + delta
             layer_in[k] = s
             s = spikes
         if signal is not None:
@@ -170,15 +197,9 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
     counts = xp.astype(neurons[-1].count, xp.int64)
     if not learn:
         return counts, None
-    accs = []
-    for k, (lp, w) in enumerate(zip(layers, weights)):
-        zero = xp.zeros_like(w)
-        if k == 0:
-            # The first layer's input is the same every step, so sum_t delta_t x^T =
-            # (sum_t delta_t) x^T: one product instead of n_steps - 1 (exact in fixed point).
-            accs.append(synapse.accumulate(lp, zero, xp.sum(xp.stack(deltas[0]), axis=0), payload, xp))
-        else:
-            accs.append(synapse.accumulate(lp, zero, xp.concat(deltas[k]), xp.concat(pres[k]), xp))
+    accs = [synapse.accumulate(layers[0], first_sum, payload, xp)]
+    accs += [synapse.accumulate(lp, xp.concat(deltas[k]), xp.concat(pres[k]), xp)
+             for k, lp in enumerate(layers) if k]
     return counts, tuple(accs)
 
 
@@ -189,7 +210,7 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500):
     xp = namespace(template)
     out = []
     for i in range(0, len(x), batch_size):
-        xb = like(template, encode_input(plan.net, x[i : i + batch_size]))
+        xb = _on_engine(template, encode_input(plan.net, x[i : i + batch_size]))
         no_label = xp.zeros((xb.shape[0], plan.net.n_classes), dtype=xp.int64,
                             device=device(template))
         out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
@@ -218,7 +239,7 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     seen = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
-        payload = like(template, encode_input(plan.net, x[idx]))
+        payload = _on_engine(template, encode_input(plan.net, x[idx]))
         y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
         batch_state = TrainState(tuple(weights), state.feedback, opt_state, n_updates)
         counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True)

@@ -27,9 +27,10 @@ class NeuronState:
     count: object
 
 
-def rest(lp: LayerPlan, batch: int, xp, device=None) -> NeuronState:
-    """Every neuron at rest (on ``device``, where the engine's arrays live)."""
-    dtype = xp.int64 if lp.fixed else xp.float64
+def rest(lp: LayerPlan, batch: int, xp, device=None, dtype=None) -> NeuronState:
+    """Every neuron at rest (on ``device``, where the engine's arrays live; float state in
+    ``dtype``, float64 by default)."""
+    dtype = xp.int64 if lp.fixed else (dtype or xp.float64)
     zeros = xp.zeros((batch, lp.n_out), dtype=dtype, device=device)
     return NeuronState(zeros, zeros, zeros)
 
@@ -53,9 +54,9 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
     """
     if t == 0:
         a_in = xp.zeros_like(a_in)
-        state = rest(lp, a_in.shape[0], xp, device(a_in))
+        state = rest(lp, a_in.shape[0], xp, device(a_in), a_in.dtype)
     if lp.fixed:
-        u, v = lif_fixed_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0, xp)
+        u, v = lif_fixed_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0, xp, lp.a_bound)
         psi = None if lp.output else surrogate_fixed(v, lp.vth, lp.psi_width, xp)
     else:
         u, v = lif_float_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0.0)

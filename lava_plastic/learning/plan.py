@@ -27,7 +27,9 @@ class LayerPlan:
     previous input) pair is learnt: 1, since the first step's input belongs to the previous
     sample and the modulatory signals arrive one step late. ``acc_matmul`` and
     ``forward_matmul``: dtypes in which the integer products are exact (static bounds,
-    :func:`lava_plastic.fixed_point.matmul_dtype`).
+    :func:`lava_plastic.fixed_point.matmul_dtype`). ``forward_bound`` bounds ``|W x|`` and
+    ``a_bound`` the synaptic input after the exponent, so fixed-point wraps that provably change
+    nothing are skipped.
     """
 
     k: int
@@ -47,6 +49,8 @@ class LayerPlan:
     first_valid: int
     acc_matmul: str
     forward_matmul: str
+    forward_bound: int
+    a_bound: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,13 +104,16 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
             raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
                              f"saturate the {ACC_BITS}-bit update accumulator; use a smaller "
                              f"batch or fewer steps")
+        forward_bound = (PLASTIC_WEIGHT_MAX + 1) * max_in * net.sizes[k]
+        exp = net.weight_exp(k)
         common = dict(k=k, n_in=net.sizes[k], n_out=net.sizes[k + 1], fixed=net.fixed,
                       output=k == net.n_layers - 1, graded_in=graded, n_steps=net.n_steps,
-                      weight_exp=net.weight_exp(k),
+                      weight_exp=exp,
                       lr_shift=lr_shift(net, rule.layer_lr(k, net.n_layers), k),
                       seed=rule.seed, first_valid=1,
                       acc_matmul=fp.matmul_dtype(acc_bound),
-                      forward_matmul=fp.matmul_dtype((PLASTIC_WEIGHT_MAX + 1) * max_in * net.sizes[k]))
+                      forward_matmul=fp.matmul_dtype(forward_bound), forward_bound=forward_bound,
+                      a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)
         if net.fixed:
             layers.append(LayerPlan(**common, du=net.du, dv=net.dv, vth=net.vth_scaled,
                                     psi_width=width))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from lava_plastic import fixed_point as fp
 from lava_plastic.engine import dense_fixed, dense_float
 from lava_plastic.learning.plan import LayerPlan
-from lava_plastic.rules.base import ACC_BITS, PLASTIC_WEIGHT_BITS
+from lava_plastic.rules.base import PLASTIC_WEIGHT_BITS
 from lava_plastic.noise import STREAM_ROUNDING, uniform_bits
 from lava_plastic.xp import device
 
@@ -23,20 +23,25 @@ def forward(lp: LayerPlan, weights, s_in, xp):
     """The synaptic input a layer sends for input ``s_in`` ``(batch, n_in)``: ``W x`` shifted by
     the layer's exponent (Lava's Dense arithmetic in fixed point; exactly in float)."""
     if lp.fixed:
-        return dense_fixed(weights, s_in, lp.weight_exp, lp.graded_in, lp.forward_matmul, xp)
-    return dense_float(weights, s_in, lp.graded_in, xp) * 2.0**lp.weight_exp
+        return dense_fixed(weights, s_in, lp.weight_exp, lp.graded_in, lp.forward_matmul, xp,
+                           lp.forward_bound)
+    a = dense_float(weights, s_in, lp.graded_in, xp)
+    return a if lp.weight_exp == 0 else a * 2.0**lp.weight_exp
 
 
-def accumulate(lp: LayerPlan, acc, delta, pre, xp):
-    """``acc + sum_rows delta^T pre``: ``(rows, n_out)``, ``(rows, n_in)`` -> ``(n_out, n_in)``.
+def accumulate(lp: LayerPlan, delta, pre, xp):
+    """The update accumulator of a write, ``sum_rows delta^T pre``: ``(rows, n_out)``,
+    ``(rows, n_in)`` -> ``(n_out, n_in)``.
 
-    Fixed point: an exact integer product (in the plan's static dtype) into the saturating
-    32-bit accumulator. Within the plan's bound the sum cannot saturate, so summing a sample's
-    steps at once (the engine) or step by step gives the same integers.
+    Fixed point: an exact integer product (in the plan's static dtype). The register is a
+    saturating signed ``ACC_BITS``-bit accumulator, but :func:`~lava_plastic.learning.plan.compile_plan`
+    refuses every configuration in which a write's sum could reach its limit, so the saturation
+    provably never acts and summing a sample's steps at once (the engine) or step by step gives
+    the same integers.
     """
     if lp.fixed:
-        return fp.saturate(acc + fp.exact_int_matmul(delta.T, pre, lp.acc_matmul, xp), ACC_BITS, xp)
-    return acc + delta.T @ xp.astype(pre, delta.dtype, copy=False)
+        return fp.exact_int_matmul(delta.T, pre, lp.acc_matmul, xp)
+    return delta.T @ xp.astype(pre, delta.dtype, copy=False)
 
 
 def rounding_noise(lp: LayerPlan, update: int, shape, xp, device=None):

@@ -120,8 +120,11 @@ def one_hot(labels, n_classes: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 def surrogate_float(v, vth: float, width: float, xp):
     """Triangle ``2**PSI_BITS * max(0, 1 - |v - vth| / width)`` of the pre-reset potential, in
-    the fixed-point surrogate's units (its limit without rounding)."""
-    return 2**PSI_BITS * xp.maximum(1.0 - xp.abs(v - vth) / width, 0.0)
+    the fixed-point surrogate's units (its limit without rounding). ``width`` is a power of two
+    (:func:`surrogate_width_shift`), so it is computed as ``max(0, 2**PSI_BITS - |v - vth| *
+    (2**PSI_BITS / width))``: scalings by powers of two commute with rounding, the same numbers
+    in one pass fewer."""
+    return xp.maximum(2**PSI_BITS - xp.abs(v - vth) * (2**PSI_BITS / width), 0.0)
 
 
 def surrogate_fixed(v, vth_scaled: int, width_shift: int, xp):

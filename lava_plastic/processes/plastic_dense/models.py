@@ -32,8 +32,7 @@ class _PlasticDenseModel(PyLoihiProcessModel):
         self.a_buff[:] = synapse.forward(lp, self.weights, s_in[None, :], NUMPY)[0]
         if learning and t == lp.n_steps - 1:
             first = lp.first_valid
-            acc = synapse.accumulate(lp, np.zeros(self.weights.shape, self.step_deltas.dtype),
-                                     self.step_deltas[first:], self.step_inputs[first:], NUMPY)
+            acc = synapse.accumulate(lp, self.step_deltas[first:], self.step_inputs[first:], NUMPY)
             self.weights[:] = synapse.write(lp, self.weights, acc, int(self.n_updates[0]), NUMPY)
             self.n_updates[0] += 1
 
