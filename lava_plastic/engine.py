@@ -65,7 +65,7 @@ def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | No
     xp = xp or namespace(weights_q, s_in)
     s = s_in if graded else (s_in != 0)
     acc = fp.exact_int_matmul(s, weights_q.T, matmul, xp)
-    if bound is not None and max(bound, bound << max(weight_exp, 0)) < 2 ** (fp.MESSAGE_BITS - 1):
+    if bound is not None and bound << max(weight_exp, 0) < 2 ** (fp.MESSAGE_BITS - 1):
         return fp.shift_by_exponent(acc, weight_exp, xp)
     acc = fp.wrap(acc, fp.MESSAGE_BITS, xp)
     return fp.wrap(fp.shift_by_exponent(acc, weight_exp, xp), fp.MESSAGE_BITS, xp)
@@ -74,18 +74,21 @@ def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | No
 # ---------------------------------------------------------------------------------------------
 # LIF
 # ---------------------------------------------------------------------------------------------
+def _equals(x, value) -> bool:
+    """Whether ``x`` is the Python number ``value`` (a static parameter, not an array)."""
+    return isinstance(x, (int, float)) and x == value
+
+
 def lif_float_integrate(u, v, a_in, du, dv, bias):
     """``PyLifModelFloat`` sub-threshold update: ``u = u(1-du) + a``, ``v = v(1-dv) + u + bias``.
     Returns ``(u, v)`` with ``v`` before the threshold test. The ends ``du = 1`` (no current
     memory), ``dv = 0`` (no leak) and a zero bias skip the products and sums that change
     nothing (``u * 0 + a == a``, ``v * 1 == v``, ``x + 0 == x``, up to the sign of a zero)."""
-    u = a_in if _is_scalar(du, 1) else u * (1 - du) + a_in
-    v = v + u if _is_scalar(dv, 0) else v * (1 - dv) + u
-    return u, v if _is_scalar(bias, 0) else v + bias
-
-
-def _is_scalar(x, value) -> bool:
-    return isinstance(x, (int, float)) and x == value
+    u = a_in if _equals(du, 1) else u * (1 - du) + a_in
+    v = v + u if _equals(dv, 0) else v * (1 - dv) + u
+    if not _equals(bias, 0):
+        v = v + bias
+    return u, v
 
 
 def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None, a_bound: int | None = None):
@@ -106,11 +109,11 @@ def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None, a_bound: int |
     bounded = a_bound is not None and (a_bound << fp.ACT_SHIFT) < limit
     if not bounded:
         act = fp.wrap(act, fp.MESSAGE_BITS, xp)
-    if bounded and _is_scalar(du, fp.DECAY_UNITY - 1) and (
+    if bounded and _equals(du, fp.DECAY_UNITY - 1) and (
             (a_bound << fp.ACT_SHIFT) + 2**fp.UV_BITS + 2**20 < limit):
         u = fp.wrap_once(act, fp.UV_BITS, xp, a_bound << fp.ACT_SHIFT)
         v = fp.decay(v, dv, 0, xp) + u
-        return u, fp.saturate(v if _is_scalar(bias_scaled, 0) else v + bias_scaled, fp.UV_BITS, xp)
+        return u, fp.saturate(v if _equals(bias_scaled, 0) else v + bias_scaled, fp.UV_BITS, xp)
     u = fp.wrap_once(fp.wrap(fp.decay(u, du, 1, xp) + act, fp.MESSAGE_BITS, xp), fp.UV_BITS, xp)
     v = fp.saturate(fp.wrap(fp.decay(v, dv, 0, xp) + u + bias_scaled, fp.MESSAGE_BITS, xp),
                     fp.UV_BITS, xp)

@@ -115,35 +115,20 @@ def test_accumulate_equals_sum_of_outer_products():
         expected * 0.5, rtol=1e-12)
 
 
-def test_ann_directions_match_algorithm_1_by_hand():
-    """tanh hidden, sigmoid output: W1 += eta (B^T y* ⊙ (1 - y1^2)) x^T; W2 += eta/C (y* - y2) y1^T."""
-    rng = np.random.default_rng(1)
-    rule = DRTP(n_classes=3, seed=0)
-    params = ann.init_ann((5, 4, 3), seed=0)
-    (b,) = feedback.projection_matrices(0, 3, (4,))
-    x = rng.random((1, 5))
-    y_star = base.one_hot(np.array([1]), 3).astype(float)
-    dirs, _ = ann.directions(rule, (b,), params, x, y_star)
-    w1, w2 = params.weights
-    y1 = np.tanh(x[0] @ w1.T)
-    y2 = 1 / (1 + np.exp(-(y1 @ w2.T)))
-    np.testing.assert_allclose(dirs[0], np.outer((b.T @ y_star[0]) * (1 - y1**2), x[0]), rtol=1e-12)
-    np.testing.assert_allclose(dirs[1], np.outer((y_star[0] - y2) / 3, y1), rtol=1e-12)
-    np.testing.assert_allclose(dirs[3], (y_star[0] - y2) / 3, rtol=1e-12)
-
-
-@pytest.mark.parametrize("rule, vector", [
-    (DFA(n_classes=3), lambda y_star, y2: y_star - y2),
-    (SDFA(n_classes=3), lambda y_star, y2: np.sign(y_star - y2)),
+@pytest.mark.parametrize("rule, vector, label, seed", [
+    (DRTP(n_classes=3, seed=0), lambda y_star, y2: y_star, 1, 1),
+    (DFA(n_classes=3), lambda y_star, y2: y_star - y2, 2, 2),
+    (SDFA(n_classes=3), lambda y_star, y2: np.sign(y_star - y2), 2, 2),
 ])
-def test_ann_dfa_and_sdfa_directions_by_hand(rule, vector):
-    """DFA: W1 += eta (B^T (y* - y2) ⊙ (1 - y1^2)) x^T; sDFA: the same with sign(y* - y2)
-    (DRTP paper Fig. 1C and section 2.1); the output layer learns as DRTP's."""
-    rng = np.random.default_rng(2)
+def test_ann_directions_by_hand(rule, vector, label, seed):
+    """tanh hidden, sigmoid output (Algorithm 1): W1 += eta (B^T v ⊙ (1 - y1^2)) x^T with v the
+    rule's vector, y* (DRTP), y* - y2 (DFA) or sign(y* - y2) (sDFA, DRTP paper Fig. 1C and
+    section 2.1); the output layer alike for all: W2 += eta/C (y* - y2) y1^T, b2 += eta/C (y* - y2)."""
+    rng = np.random.default_rng(seed)
     params = ann.init_ann((5, 4, 3), seed=0)
     (b,) = feedback.projection_matrices(0, 3, (4,))
     x = rng.random((1, 5))
-    y_star = base.one_hot(np.array([2]), 3).astype(float)
+    y_star = base.one_hot(np.array([label]), 3).astype(float)
     dirs, _ = ann.directions(rule, (b,), params, x, y_star)
     w1, w2 = params.weights
     y1 = np.tanh(x[0] @ w1.T)
@@ -151,6 +136,7 @@ def test_ann_dfa_and_sdfa_directions_by_hand(rule, vector):
     e = vector(y_star[0], y2)
     np.testing.assert_allclose(dirs[0], np.outer((b.T @ e) * (1 - y1**2), x[0]), rtol=1e-12)
     np.testing.assert_allclose(dirs[1], np.outer((y_star[0] - y2) / 3, y1), rtol=1e-12)
+    np.testing.assert_allclose(dirs[3], (y_star[0] - y2) / 3, rtol=1e-12)
     assert np.all(np.abs(np.sign(y_star[0] - y2)) == 1)  # a graded output: sign(e) != e
 
 

@@ -12,7 +12,7 @@ from lava_plastic.lava_graph.plastic import PlasticGraph
 from lava_plastic.learning import PlasticNetwork, compile_plan, engine
 from lava_plastic.learning.plan import lr_shift
 from lava_plastic.rules import DRTP
-from lava_plastic.rules.feedback import projection_matrices, projection_weights
+from lava_plastic.rules.feedback import projection_weights
 from lava_plastic.train import TrainConfig, run
 
 

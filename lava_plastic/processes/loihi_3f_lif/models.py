@@ -10,8 +10,8 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_plastic.engine import step_in_sample
 from lava_plastic.learning.loihi_form import third_factor_traces
-from lava_plastic.learning.neuron import model_step
 from lava_plastic.processes.loihi_3f_lif.process import LoihiThreeFactorLIF
+from lava_plastic.processes.three_factor_lif.models import neuron_spk
 from lava_plastic.xp import NUMPY
 
 
@@ -19,17 +19,12 @@ class _LoihiThreeFactorLIFModel(PyLoihiProcessModel):
     learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
 
     def run_spk(self):
-        a_in = self.a_in.recv()
-        mod = self.a_third_factor_in.recv()
-        spikes, delta, signal = model_step(self, a_in, mod)
+        delta = neuron_spk(self, self.a_third_factor_in.recv())
         lp = self.proc_params["plan"]
         if step_in_sample(self.time_step, lp.n_steps) < lp.first_valid or not self.learning[0]:
             delta = np.zeros_like(delta)
         y2, y3 = third_factor_traces(delta, self.proc_params["y_shift"], lp.fixed, NUMPY)
-        self.s_out.send(spikes)
-        if signal is not None:
-            self.signal_out.send(signal)
-        self.s_out_bap.send(np.zeros(spikes.shape, dtype=bool))
+        self.s_out_bap.send(np.zeros(delta.shape, dtype=bool))
         self.s_out_y1.send(np.zeros_like(y2))
         self.s_out_y2.send(y2)
         self.s_out_y3.send(y3)

@@ -6,11 +6,11 @@ import typing as ty
 
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.magma.core.process.neuron import LearningNeuronProcess
-from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_plastic.learning.plan import LayerPlan
+from lava_plastic.processes.three_factor_lif.process import add_neuron_interface
 
 
 class LoihiThreeFactorLIF(LearningNeuronProcess, AbstractProcess):
@@ -30,10 +30,5 @@ class LoihiThreeFactorLIF(LearningNeuronProcess, AbstractProcess):
         shape = (plan.n_out,)
         super().__init__(shape=shape, learning_rule=learning_rule, plan=plan, feedback=feedback,
                          y_shift=int(y_shift), name=name)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.signal_out = OutPort(shape=shape)
-        self.u = Var(shape=shape, init=0)
-        self.v = Var(shape=shape, init=0)
-        self.count = Var(shape=shape, init=0)
+        add_neuron_interface(self, shape)
         self.learning = Var(shape=(1,), init=1)

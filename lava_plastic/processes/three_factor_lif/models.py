@@ -12,15 +12,20 @@ from lava_plastic.learning.neuron import model_step
 from lava_plastic.processes.three_factor_lif.process import ThreeFactorLIF
 
 
+def neuron_spk(model, mod):
+    """A three-factor LIF model's step with modulatory input ``mod``: receives ``a_in``, steps
+    (:func:`model_step`), sends the spikes and the output layer's signal. Returns the third
+    factor, which each neuron kind sends its own way."""
+    spikes, delta, signal = model_step(model, model.a_in.recv(), mod)
+    model.s_out.send(spikes)
+    if signal is not None:
+        model.signal_out.send(signal)
+    return delta
+
+
 class _ThreeFactorLIFModel(PyLoihiProcessModel):
     def run_spk(self):
-        a_in = self.a_in.recv()
-        mod = self.mod_in.recv()
-        spikes, delta, signal = model_step(self, a_in, mod)
-        self.s_out.send(spikes)
-        self.delta_out.send(delta)
-        if signal is not None:
-            self.signal_out.send(signal)
+        self.delta_out.send(neuron_spk(self, self.mod_in.recv()))
 
 
 @implements(proc=ThreeFactorLIF, protocol=LoihiProtocol)

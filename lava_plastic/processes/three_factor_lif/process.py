@@ -10,6 +10,17 @@ from lava.magma.core.process.variable import Var
 from lava_plastic.learning.plan import LayerPlan
 
 
+def add_neuron_interface(proc: AbstractProcess, shape) -> None:
+    """What every three-factor LIF process has, whatever carries its modulation and third
+    factor: ``a_in``, ``s_out``, ``signal_out`` and the state ``u``, ``v``, ``count``."""
+    proc.a_in = InPort(shape=shape)
+    proc.s_out = OutPort(shape=shape)
+    proc.signal_out = OutPort(shape=shape)
+    proc.u = Var(shape=shape, init=0)
+    proc.v = Var(shape=shape, init=0)
+    proc.count = Var(shape=shape, init=0)
+
+
 class ThreeFactorLIF(AbstractProcess):
     """LIF neurons (Lava's LIF arithmetic, no bias) that start every sample from rest, dropping
     the synaptic input of the sample's first step, and send their plastic synapse the third
@@ -28,11 +39,6 @@ class ThreeFactorLIF(AbstractProcess):
     def __init__(self, *, plan: LayerPlan, feedback, name: ty.Optional[str] = None) -> None:
         super().__init__(plan=plan, feedback=feedback, name=name)
         shape = (plan.n_out,)
-        self.a_in = InPort(shape=shape)
+        add_neuron_interface(self, shape)
         self.mod_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
         self.delta_out = OutPort(shape=shape)
-        self.signal_out = OutPort(shape=shape)
-        self.u = Var(shape=shape, init=0)
-        self.v = Var(shape=shape, init=0)
-        self.count = Var(shape=shape, init=0)
