@@ -14,7 +14,7 @@ import numpy as np
 
 from lava_plastic.rules.base import he_uniform, one_hot
 from lava_plastic.rules.feedback import project
-from lava_plastic.xp import namespace
+from lava_plastic.xp import namespace, to_numpy
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,22 +23,26 @@ class ANNParams:
     biases: tuple[np.ndarray, ...]
 
 
-def init_ann(sizes: tuple[int, ...], seed: int) -> ANNParams:
-    """He-uniform weights (as the paper), zero biases."""
+def init_ann(sizes: tuple[int, ...], seed: int, dtype: str = "float64") -> ANNParams:
+    """He-uniform weights (as the paper), zero biases, in ``dtype`` (drawn in float64 either
+    way, so float32 starts from the same weights rounded)."""
     rng = np.random.default_rng([seed, 0xA])
-    weights = tuple(he_uniform(rng, (n_out, n_in), fan_in=n_in)
+    weights = tuple(he_uniform(rng, (n_out, n_in), fan_in=n_in).astype(dtype)
                     for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-    return ANNParams(weights, tuple(np.zeros(w.shape[0]) for w in weights))
+    return ANNParams(weights, tuple(np.zeros(w.shape[0], dtype=dtype) for w in weights))
 
 
-def forward(params: ANNParams, x: np.ndarray):
-    """Returns the list of layer outputs ``y_0 = x, y_1, ..., y_K`` and hidden pre-activations."""
+def forward(params: ANNParams, x):
+    """Returns the list of layer outputs ``y_0 = x, y_1, ..., y_K`` and hidden pre-activations
+    (in the namespace and dtype of ``x`` and the parameters)."""
+    xp = namespace(x)
     ys, zs = [x], []
     for k, (w, b) in enumerate(zip(params.weights, params.biases)):
-        z = ys[-1] @ w.T + b
+        z = ys[-1] @ w.T
+        z += b
         zs.append(z)
         last = k == len(params.weights) - 1
-        ys.append(1.0 / (1.0 + np.exp(-z)) if last else np.tanh(z))
+        ys.append(1.0 / (1.0 + xp.exp(-z)) if last else xp.tanh(z))
     return ys, zs
 
 
@@ -61,24 +65,35 @@ def directions(rule, bs, params: ANNParams, x, y_star):
     return tuple(dirs_w) + tuple(dirs_b), ys[-1]
 
 
-def predict(params: ANNParams, x: np.ndarray, batch: int = 1000) -> np.ndarray:
-    return np.concatenate([forward(params, x[i : i + batch])[0][-1].argmax(axis=1)
+def predict(params: ANNParams, x, batch: int = 1000) -> np.ndarray:
+    """The predicted class of each row of ``x`` (numpy)."""
+    return np.concatenate([to_numpy(forward(params, x[i : i + batch])[0][-1]).argmax(axis=1)
                            for i in range(0, len(x), batch)])
 
 
 def train_epoch(rule, bs, params: ANNParams, opt_state, optimizer, x, labels,
                 batch_size: int, order):
     """One pass in ``order``: per minibatch, the DRTP directions averaged over the batch (the
-    paper's PyTorch losses are batch means) go through ``optimizer``. Returns the new params,
-    optimiser state and the fraction of training samples classified right before their update."""
-    n_layers = len(params.weights)
+    paper's PyTorch losses are batch means) go through ``optimizer``. Computes in the dtype of
+    ``x`` (which the parameters must share). Returns the new params, optimiser state (the one
+    passed is consumed, as :mod:`lava_plastic.optim` says) and the fraction of training samples
+    classified right before their update."""
+    xp = namespace(x)
+    if any(p.dtype != x.dtype for p in params.weights + params.biases):
+        raise ValueError(f"the parameters must share the inputs' dtype {x.dtype}")
+    # One copy per call, then updates in place: the caller's parameters stay as they were.
+    weights = [xp.asarray(w, copy=True) for w in params.weights]
+    biases = [xp.asarray(b, copy=True) for b in params.biases]
+    bs = [xp.astype(xp.asarray(b), x.dtype) for b in bs]
     correct = 0
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
-        y_star = one_hot(labels[idx], rule.n_classes).astype(np.float64)
-        dirs, out = directions(rule, bs, params, x[idx], y_star)
-        correct += int(np.sum(out.argmax(axis=1) == labels[idx]))
-        steps, opt_state = optimizer.step(tuple(d / len(idx) for d in dirs), opt_state)
-        params = ANNParams(tuple(w + s for w, s in zip(params.weights, steps[:n_layers])),
-                           tuple(b + s for b, s in zip(params.biases, steps[n_layers:])))
-    return params, opt_state, correct / len(order)
+        y_star = xp.astype(xp.asarray(one_hot(labels[idx], rule.n_classes)), x.dtype)
+        dirs, out = directions(rule, bs, ANNParams(tuple(weights), tuple(biases)), x[idx], y_star)
+        correct += int(np.sum(to_numpy(out).argmax(axis=1) == labels[idx]))
+        for d in dirs:
+            d *= 1.0 / len(idx)
+        steps, opt_state = optimizer.step(dirs, opt_state)
+        for p, step in zip(weights + biases, steps):
+            p += step
+    return ANNParams(tuple(weights), tuple(biases)), opt_state, correct / len(order)

@@ -10,6 +10,7 @@ must be bit-exact). Exit status 0 only if both agree.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -56,6 +57,11 @@ def train(args) -> int:
     from lava_plastic.train import TrainConfig, run
 
     out = args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}"
+    # In a torchrun launch every rank runs this; rank 0 speaks for the run, the others name
+    # themselves when they fail.
+    rank = int(os.environ.get("RANK", "0")) if args.distributed else 0
+    say = print if rank == 0 else (lambda *_, **__: None)
+    who = f"lava-plastic (rank {rank})" if args.distributed else "lava-plastic"
     try:
         config = TrainConfig(
             rule=args.rule, dataset=args.dataset, data_dir=args.data_dir, backend=args.backend,
@@ -64,24 +70,24 @@ def train(args) -> int:
             batch_size=args.batch_size, optimizer=args.optimizer, steps=args.steps,
             weight_bits=args.weight_bits, lr_halving=args.lr_halving,
             augment_shift=args.augment_shift, max_train=args.max_train, max_test=args.max_test,
-            out=out, dtype=args.dtype, device=args.device,
+            out=out, dtype=args.dtype, device=args.device, distributed=args.distributed,
             progress=not args.no_progress)
-        print(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
+        say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
-        results = run(config)
+        results = run(config, log=say)
     except (ValueError, DataError) as err:
-        print(f"lava-plastic: {err}", file=sys.stderr)
+        print(f"{who}: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as stop:
         name, code = (("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt)
                       else ("SIGTERM", 128 + stop.signum))
-        print(f"lava-plastic: stopped by {name}; the results of the finished epochs are in "
+        print(f"{who}: stopped by {name}; the results of the finished epochs are in "
               f"{out}", file=sys.stderr)
         return code
-    print(f"test accuracy {results['test_accuracy']:.4f} (train {results['train_accuracy']:.4f}) "
-          f"after {results['epochs']} epochs, {results['train_seconds']:.1f} s of training")
-    print(f"wrote {config.out}/results.json and {config.out}/accuracy.png")
+    say(f"test accuracy {results['test_accuracy']:.4f} (train {results['train_accuracy']:.4f}) "
+        f"after {results['epochs']} epochs, {results['train_seconds']:.1f} s of training")
+    say(f"wrote {config.out}/results.json and {config.out}/accuracy.png")
     return 0
 
 
@@ -117,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="float engine arithmetic: float64 (as the Lava graph) or float32 (faster)")
     tr.add_argument("--device", default="cpu",
                     help="engine arrays: cpu (numpy), torch-cpu, cuda or cuda:N (torch)")
+    tr.add_argument("--distributed", action="store_true",
+                    help="data-parallel across the ranks of a torchrun launch (engine, lif)")
     tr.add_argument("--out", default=None, help="output directory (default runs/<rule>-<dataset>-...)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.set_defaults(func=train)

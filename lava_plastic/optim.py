@@ -51,11 +51,20 @@ class Adam:
         c1, c2 = 1 - self.b1**count, 1 - self.b2**count
         deltas = []
         for mi, vi, d in zip(m, v, directions):
+            # lr * (m / c1) / (sqrt(v / c2) + eps), one pass per operation and no temporaries
+            # beyond two (this is a third of a tanh epoch)
             mi *= self.b1
             mi += (1 - self.b1) * d
             vi *= self.b2
-            vi += (1 - self.b2) * d * d
-            deltas.append(self.lr * (mi / c1) / (namespace(vi).sqrt(vi / c2) + self.eps))
+            square = d * d
+            square *= 1 - self.b2
+            vi += square
+            denominator = namespace(vi).sqrt(vi)
+            denominator *= c2**-0.5
+            denominator += self.eps
+            delta = mi * (self.lr / c1)
+            delta /= denominator
+            deltas.append(delta)
         return tuple(deltas), (count, m, v)
 
 

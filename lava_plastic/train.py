@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, replace
+import zlib
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from lava_plastic import ann, datasets
 from lava_plastic.interrupt import Terminated, sigterm_raises
 from lava_plastic.learning import engine
 from lava_plastic.learning.network import PlasticNetwork
+from lava_plastic.learning.parallel import close_group, local_device, open_group
 from lava_plastic.learning.plan import compile_plan
 from lava_plastic.optim import make_optimizer
 from lava_plastic.rules import RULES, make_rule
@@ -65,6 +67,7 @@ class TrainConfig:
     progress: bool = True
     dtype: str = "float64"
     device: str = "cpu"
+    distributed: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -109,6 +112,8 @@ class TrainConfig:
             raise ValueError("float32 is a training option of the float engine (lif model)")
         if self.device != "cpu" and (self.backend != "engine" or self.model != "lif"):
             raise ValueError("--device runs the engine backend (lif model) on a torch device")
+        if self.distributed and (self.backend != "engine" or self.model != "lif"):
+            raise ValueError("distributed training runs the engine backend (lif model)")
         if not re.fullmatch(r"cpu|torch-cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"unknown device {self.device!r}; choose cpu (numpy), torch-cpu, "
                              f"cuda or cuda:N")
@@ -166,10 +171,11 @@ def epoch_rule(config: TrainConfig, rule, epoch: int):
     return replace(rule, lr=rule.lr * 0.5 ** ((epoch - 1) // config.lr_halving))
 
 
-def _engine_lif(config, data, plan, epoch_done):
+def _engine_lif(config, data, plan, epoch_done, parallel=None):
     net, rule = plan.net, plan.rule
     optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr)
-    state = engine.init_state(plan, optimizer=optimizer, template=engine_template(config.device),
+    device = config.device if parallel is None else local_device(config.device)
+    state = engine.init_state(plan, optimizer=optimizer, template=engine_template(device),
                               dtype=config.dtype)
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
@@ -182,12 +188,12 @@ def _engine_lif(config, data, plan, epoch_done):
         for i in range(0, len(order), 10 * config.batch_size):
             chunk = order[i : i + 10 * config.batch_size]
             state, chunk_seen = engine.train_epoch(epoch_plan, state, train_x, data.train_y,
-                                                   config.batch_size, optimizer, chunk)
+                                                   config.batch_size, optimizer, chunk, parallel)
             seen[chunk] = chunk_seen[chunk]
             bar.update(len(chunk))
         bar.close()
         seconds = time.perf_counter() - start
-        test = engine.predict(plan, state, data.test_x)
+        test = engine.predict(plan, state, data.test_x, parallel=parallel)
         epoch_done(epoch, engine.accuracy(seen, data.train_y), engine.accuracy(test, data.test_y),
                    seconds)
 
@@ -241,9 +247,36 @@ def _engine_tanh(config, data, rule, epoch_done):
 
 
 def run(config: TrainConfig, log=print) -> dict:
-    """Train as ``config`` says; returns the results (also written to ``config.out``)."""
+    """Train as ``config`` says; returns the results (also written to ``config.out``). With
+    ``config.distributed`` this process is one rank of a ``torchrun`` launch: it joins the
+    process group, and only rank 0 logs and writes."""
     engine_template(config.device)  # a device that is not here fails before any work
+    if not config.distributed:
+        return _run(config, log, None)
+    parallel = open_group(config.device)
+    if config.batch_size % parallel.world_size:
+        raise ValueError(f"batch size {config.batch_size} does not divide across "
+                         f"{parallel.world_size} ranks")
+    results = _run(config, log if parallel.rank == 0 else (lambda _: None), parallel)
+    close_group()
+    return results
+
+
+def _fingerprint(config: TrainConfig, data: datasets.Dataset) -> dict:
+    """What every rank of a distributed run must share: the configuration (but where it
+    writes) and the data it loaded."""
+    what = {k: v for k, v in asdict(config).items() if k not in ("out", "progress")}
+    what["data"] = [zlib.crc32(np.ascontiguousarray(a)) for a in
+                    (data.train_x, data.train_y, data.test_x, data.test_y)]
+    return what
+
+
+def _run(config: TrainConfig, log, parallel) -> dict:
     data = load_data(config)
+    if parallel is not None:
+        parallel.agree(_fingerprint(config, data))
+        if parallel.rank:
+            config = replace(config, out=None, progress=False)
     rule = make_rule(config.rule, lr=config.lr, n_classes=data.n_classes, seed=config.seed)
     history = []
 
@@ -259,27 +292,30 @@ def run(config: TrainConfig, log=print) -> dict:
                              n_steps=config.steps, precision=config.precision,
                              weight_bits=config.weight_bits)
         plan = compile_plan(net, rule, config.batch_size)  # bad settings fail before training
+    world_size = 1 if parallel is None else parallel.world_size
     try:
         with sigterm_raises():
             if config.model == "tanh":
                 _engine_tanh(config, data, rule, epoch_done)
+            elif config.backend == "engine":
+                _engine_lif(config, data, plan, epoch_done, parallel)
             else:
-                train = _engine_lif if config.backend == "engine" else _lava_lif
-                train(config, data, plan, epoch_done)
+                _lava_lif(config, data, plan, epoch_done)
     except (KeyboardInterrupt, Terminated) as stop:
         # Finished epochs are kept: the results so far are written before the process ends.
         if history and config.out:
             signal_name = "SIGINT" if isinstance(stop, KeyboardInterrupt) else "SIGTERM"
-            write_results(summarise(config, data, plan, history, interrupted=signal_name),
-                          Path(config.out))
+            write_results(summarise(config, data, plan, history, world_size,
+                                    interrupted=signal_name), Path(config.out))
         raise
-    results = summarise(config, data, plan, history)
+    results = summarise(config, data, plan, history, world_size)
     if config.out:
         write_results(results, Path(config.out))
     return results
 
 
-def summarise(config: TrainConfig, data, plan, history, interrupted: str | None = None) -> dict:
+def summarise(config: TrainConfig, data, plan, history, world_size: int = 1,
+              interrupted: str | None = None) -> dict:
     """The results dictionary of a run whose epochs so far are ``history``."""
     train_seconds = sum(h["seconds"] for h in history)
     results = {
@@ -291,7 +327,7 @@ def summarise(config: TrainConfig, data, plan, history, interrupted: str | None 
         "steps": config.steps if config.model == "lif" else None,
         "weight_bits": config.weight_bits if config.model == "lif" else None,
         "lr_shifts": [lp.lr_shift for lp in plan.layers] if plan else None,
-        "dtype": config.dtype, "device": config.device,
+        "dtype": config.dtype, "device": config.device, "world_size": world_size,
         "n_train": len(data.train_x), "n_test": len(data.test_x),
         "test_accuracy": history[-1]["test_accuracy"],
         "train_accuracy": history[-1]["train_accuracy"],

@@ -28,6 +28,7 @@ import numpy as np
 
 from lava_plastic.learning import synapse
 from lava_plastic.learning.network import PlasticNetwork
+from lava_plastic.learning.parallel import DataParallel
 from lava_plastic.learning.neuron import modulation, neuron_step, rest
 from lava_plastic.learning.plan import Plan
 from lava_plastic.optim import Adam
@@ -148,11 +149,14 @@ def _on_engine(template, value):
     return moved
 
 
-def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
+def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool,
+              parallel: DataParallel | None = None):
     """Present a batch (``payload`` ``(batch, n_in)`` from :func:`encode_input`, ``y_star`` its
     one-hot targets) for ``n_steps`` steps from rest. Returns the output spike counts
     ``(batch, C)`` and, if ``learn``, each layer's update accumulator summed over the batch
-    (the synapses' ``acc``), else ``None``. Float arithmetic runs in the weights' dtype."""
+    (the synapses' ``acc``), else ``None``. Float arithmetic runs in the weights' dtype. With
+    ``parallel`` the batch is this rank's share and the accumulators are summed over all
+    ranks' shares (:func:`accumulators`)."""
     xp = namespace(payload)
     layers, feedback = plan.layers, plan.feedback
     weights, n_layers = state.weights, len(plan.layers)
@@ -197,24 +201,59 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool):
     counts = xp.astype(neurons[-1].count, xp.int64)
     if not learn:
         return counts, None
-    accs = [synapse.accumulate(layers[0], first_sum, payload, xp)]
-    accs += [synapse.accumulate(lp, xp.concat(deltas[k]), xp.concat(pres[k]), xp)
-             for k, lp in enumerate(layers) if k]
-    return counts, tuple(accs)
+    factors = [(first_sum, payload)] + [(xp.concat(deltas[k]), xp.concat(pres[k]))
+                                        for k in range(1, n_layers)]
+    return counts, accumulators(plan, factors, xp, parallel)
 
 
-def predict(plan: Plan, state: TrainState, x, batch_size: int = 500):
-    """Output spike counts ``(n, C)`` for inputs ``x`` in [0, 1], learning off."""
+def accumulators(plan: Plan, factors, xp, parallel: DataParallel | None = None) -> tuple:
+    """Each layer's accumulator ``sum_rows delta^T pre`` from its factors ``(delta, pre)``.
+
+    Across ranks, a layer whose factors are smaller than its accumulator (the first layer: one
+    row per sample, from the summed third factors) gathers the factor rows of every rank in
+    batch order and multiplies them, which gives the single-process numbers exactly, in float
+    too; the other layers' accumulators are summed across ranks."""
+    accs, summed = [], []
+    for k, (lp, (delta, pre)) in enumerate(zip(plan.layers, factors)):
+        rows_per_sample = 1 if k == 0 else plan.net.n_steps - lp.first_valid
+        n_out, n_in = delta.shape[1], pre.shape[1]
+        # decided from the plan alone, so that every rank takes the same branch
+        factor_size = plan.batch_size * rows_per_sample * (n_out + n_in)
+        if parallel is not None and factor_size < n_out * n_in:
+            delta, pre = parallel.gather_rows([delta, xp.astype(pre, delta.dtype, copy=False)],
+                                              rows_per_sample)
+            accs.append(synapse.accumulate(lp, delta, pre, xp))
+        else:
+            accs.append(synapse.accumulate(lp, delta, pre, xp))
+            summed.append(accs[-1])
+    if parallel is not None:
+        parallel.sum(summed)
+    return tuple(accs)
+
+
+def predict(plan: Plan, state: TrainState, x, batch_size: int = 500,
+            parallel: DataParallel | None = None):
+    """Output spike counts ``(n, C)`` for inputs ``x`` in [0, 1], learning off. With
+    ``parallel``, each rank counts its share of the samples and every rank returns all counts
+    (numpy)."""
     check_weights(plan.net, state.weights)
     template = state.weights[0]
     xp = namespace(template)
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = _on_engine(template, encode_input(plan.net, x[i : i + batch_size]))
+    rows = np.arange(len(x))
+    if parallel is not None:
+        rows = parallel.for_batch(len(x)).share(rows)
+    out = [xp.zeros((0, plan.net.n_classes), dtype=xp.int64, device=device(template))]
+    for i in range(0, len(rows), batch_size):
+        xb = _on_engine(template, encode_input(plan.net, x[rows[i : i + batch_size]]))
         no_label = xp.zeros((xb.shape[0], plan.net.n_classes), dtype=xp.int64,
                             device=device(template))
         out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
-    return xp.concat(out)
+    if parallel is None:
+        return xp.concat(out)
+    counts = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
+    counts[rows] = to_numpy(xp.concat(out))
+    parallel.sum([counts])
+    return counts
 
 
 def accuracy(counts, labels) -> float:
@@ -222,12 +261,15 @@ def accuracy(counts, labels) -> float:
     return float(np.mean(to_numpy(counts).argmax(axis=1) == to_numpy(labels)))
 
 
-def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optimizer, order):
+def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optimizer, order,
+                parallel: DataParallel | None = None):
     """One pass over ``(x, labels)`` in the sample ``order`` given. ``optimizer``: ``None``
     for the on-chip rule (:func:`synapse.write` per batch, the summed update of the batch's
     samples), or an :mod:`lava_plastic.optim` value (float only) fed with
-    :func:`synapse.direction`. Returns the new state and the output spike counts of every
-    sample, seen while learning, in the rows of ``x`` (numpy)."""
+    :func:`synapse.direction`. With ``parallel``, this rank runs its share of each batch and
+    the accumulators are summed across ranks before every rank writes the same update.
+    Returns the new state and the output spike counts of every sample, seen while learning, in
+    the rows of ``x`` (numpy)."""
     check_weights(plan.net, state.weights)
     labels = check_labels(labels, plan.net.n_classes)
     if len(labels) != len(x):
@@ -239,10 +281,14 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     seen = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
+        if parallel is not None:
+            parallel = parallel.for_batch(len(idx))
+            idx = parallel.share(idx)
         payload = _on_engine(template, encode_input(plan.net, x[idx]))
         y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
         batch_state = TrainState(tuple(weights), state.feedback, opt_state, n_updates)
-        counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True)
+        counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True,
+                                 parallel=parallel)
         seen[idx] = to_numpy(counts)
         if optimizer is None:
             weights = [synapse.write(lp, w, a, n_updates, xp)
@@ -252,6 +298,10 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
             steps, opt_state = optimizer.step(directions, opt_state)
             weights = [w + s for w, s in zip(weights, steps)]
         n_updates += 1
+    if parallel is not None:
+        seen_rows = seen[order]
+        parallel.sum([seen_rows])
+        seen[order] = seen_rows
     return TrainState(tuple(weights), state.feedback, opt_state, n_updates), seen
 
 

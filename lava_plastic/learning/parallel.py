@@ -1,0 +1,147 @@
+"""Data-parallel training across processes and machines with ``torch.distributed``.
+
+Every rank holds the whole network and the same weights. A minibatch is split into one
+contiguous share per rank; each rank runs :func:`~lava_plastic.learning.engine.run_batch` on its
+share, the update accumulators are summed across ranks (``all_reduce``), and every rank writes
+the same update from the same sum. The accumulators of the on-chip rule are exact integers in
+fixed point, so the weights are bit-identical to one process training the same global batch;
+in float the sum's order differs (well within the float parity tolerance).
+
+Launched with ``torchrun``, which sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the
+rendezvous address; the same code runs with gloo on CPUs and NCCL on GPUs. The module imports
+torch only when a process group is opened, so the core runs without it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import numpy as np
+
+TIMEOUT = timedelta(minutes=10)
+"""How long a rank waits for the others at a collective before it gives up (longer than any
+evaluation or data loading between two collectives)."""
+
+
+@dataclass(frozen=True)
+class DataParallel:
+    """This process's place among ``world_size`` ranks of an open process group, and the
+    number of samples in the minibatch being shared (:meth:`for_batch`)."""
+
+    rank: int
+    world_size: int
+    batch_rows: int = 0
+
+    def for_batch(self, n_rows: int) -> DataParallel:
+        """The same place, sharing a minibatch of ``n_rows`` samples."""
+        return replace(self, batch_rows=n_rows)
+
+    def share_sizes(self) -> list[int]:
+        """How many of the minibatch's samples each rank runs: contiguous shares that differ by
+        at most one (a rank may get none of a short final batch)."""
+        base, extra = divmod(self.batch_rows, self.world_size)
+        return [base + (r < extra) for r in range(self.world_size)]
+
+    def share(self, rows):
+        """This rank's contiguous share of the minibatch ``rows``."""
+        sizes = self.share_sizes()
+        start = sum(sizes[: self.rank])
+        return np.asarray(rows)[start : start + sizes[self.rank]]
+
+    def sum(self, arrays) -> None:
+        """Sum the arrays (numpy or torch, one dtype, any device the backend serves) across
+        ranks, in place: every rank ends with the same values. One collective for all of
+        them (each costs a round trip)."""
+        import torch
+        import torch.distributed as dist
+
+        tensors = [_as_tensor(a) for a in arrays]
+        if len(tensors) == 1:
+            dist.all_reduce(tensors[0])
+        elif tensors:
+            packed = torch.cat([t.reshape(-1) for t in tensors])
+            dist.all_reduce(packed)
+            for t, part in zip(tensors, torch.split(packed, [t.numel() for t in tensors])):
+                t.copy_(part.reshape(t.shape))
+
+    def gather_rows(self, arrays, rows_per_sample: int) -> list:
+        """Every rank's rows of each array (``rows_per_sample`` rows per sample of its share;
+        the arrays side by side share their rows and dtype), concatenated in rank order: the
+        minibatch's rows in batch order, on every rank. One collective for all of them."""
+        import torch
+        import torch.distributed as dist
+
+        sizes = [rows_per_sample * n for n in self.share_sizes()]
+        tensors = [_as_tensor(a) for a in arrays]
+        widths = [t.shape[1] for t in tensors]
+        padded = torch.zeros((max(sizes), sum(widths)), dtype=tensors[0].dtype,
+                             device=tensors[0].device)
+        padded[: tensors[0].shape[0]] = torch.cat(tensors, dim=1)  # equal shapes to gather
+        parts = [torch.empty_like(padded) for _ in sizes]
+        dist.all_gather(parts, padded)
+        rows = torch.cat([p[:n] for p, n in zip(parts, sizes)])
+        if isinstance(arrays[0], np.ndarray):
+            rows = rows.numpy()
+        return [rows[:, sum(widths[:i]) : sum(widths[: i + 1])] for i in range(len(widths))]
+
+    def agree(self, what: dict) -> None:
+        """Refuse to start unless every rank has the same ``what`` (its configuration): one
+        error, naming the settings that differ, raised on every rank."""
+        import torch.distributed as dist
+
+        everyone = [None] * self.world_size
+        dist.all_gather_object(everyone, what)
+        first = everyone[0]
+        for rank, other in enumerate(everyone):
+            differ = sorted(k for k in set(first) | set(other) if first.get(k) != other.get(k))
+            if differ:
+                detail = ", ".join(f"{k}: rank 0 {first.get(k)!r}, rank {rank} {other.get(k)!r}"
+                                   for k in differ)
+                raise ValueError(f"distributed ranks disagree on the configuration ({detail})")
+
+
+def _as_tensor(a):
+    """A torch view of ``a`` (numpy arrays share their memory)."""
+    import torch
+
+    return torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+
+
+def open_group(device: str) -> DataParallel:
+    """Join the process group ``torchrun`` describes in the environment: gloo for CPU arrays,
+    NCCL for CUDA devices. Refuses a process not started by ``torchrun``."""
+    missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+               if k not in os.environ]
+    if missing:
+        raise ValueError(f"distributed training is launched with torchrun (the environment "
+                         f"lacks {', '.join(missing)})")
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        raise ValueError("distributed training needs torch, which is not installed") from None
+    if not dist.is_available():
+        raise ValueError("this torch build has no torch.distributed")
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend, init_method="env://", timeout=TIMEOUT)
+    return DataParallel(dist.get_rank(), dist.get_world_size())
+
+
+def close_group() -> None:
+    """Leave the process group after a finished run. All ranks meet first: rank 0 hosts the
+    group's store, and a rank still leaving after rank 0 has exited hangs (torch 2.3). A rank
+    that fails does not call this: it exits, and its peers' next collective fails (torchrun
+    stops them at once)."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def local_device(device: str) -> str:
+    """The device of this rank: ``cuda`` means the GPU numbered ``LOCAL_RANK`` on its machine."""
+    if device == "cuda":
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    return device
