@@ -46,10 +46,10 @@ def forward(params: ANNParams, x):
     return ys, zs
 
 
-def directions(rule, bs, params: ANNParams, x, y_star):
-    """Algorithm 1's update directions (weights then biases), summed over the batch: hidden
-    ``(B_k^T v) ⊙ f'(z_k)`` with ``v`` the rule's feedback vector (``y*``, ``e`` or
-    ``sign(e)``), output ``(y* - y_K) / C``."""
+def directions(rule, bs, params: ANNParams, x, y_star, scale: float = 1.0):
+    """Algorithm 1's update directions (weights then biases), summed over the batch and times
+    ``scale``: hidden ``(B_k^T v) ⊙ f'(z_k)`` with ``v`` the rule's feedback vector (``y*``,
+    ``e`` or ``sign(e)``), output ``(y* - y_K) / C``."""
     xp = namespace(x)
     ys, zs = forward(params, x)
     n_layers = len(params.weights)
@@ -58,8 +58,9 @@ def directions(rule, bs, params: ANNParams, x, y_star):
     for k in range(n_layers):
         if k < n_layers - 1:
             delta = project(fed, bs[k], False, xp) * (1.0 - ys[k + 1] ** 2)
+            delta *= scale  # on the (batch, n) factor, not the (n, n_in) product
         else:
-            delta = (y_star - ys[k + 1]) / rule.n_classes
+            delta = (y_star - ys[k + 1]) * (scale / rule.n_classes)
         dirs_w.append(delta.T @ ys[k])
         dirs_b.append(delta.sum(axis=0))
     return tuple(dirs_w) + tuple(dirs_b), ys[-1]
@@ -89,10 +90,9 @@ def train_epoch(rule, bs, params: ANNParams, opt_state, optimizer, x, labels,
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
         y_star = xp.astype(xp.asarray(one_hot(labels[idx], rule.n_classes)), x.dtype)
-        dirs, out = directions(rule, bs, ANNParams(tuple(weights), tuple(biases)), x[idx], y_star)
+        dirs, out = directions(rule, bs, ANNParams(tuple(weights), tuple(biases)), x[idx], y_star,
+                               scale=1.0 / len(idx))
         correct += int(np.sum(to_numpy(out).argmax(axis=1) == labels[idx]))
-        for d in dirs:
-            d *= 1.0 / len(idx)
         steps, opt_state = optimizer.step(dirs, opt_state)
         for p, step in zip(weights + biases, steps):
             p += step

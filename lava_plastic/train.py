@@ -107,9 +107,8 @@ class TrainConfig:
             raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
         if self.dtype not in engine.FLOAT_DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; choose from {', '.join(engine.FLOAT_DTYPES)}")
-        if self.dtype != "float64" and (self.precision != "float" or self.backend != "engine"
-                                        or self.model != "lif"):
-            raise ValueError("float32 is a training option of the float engine (lif model)")
+        if self.dtype != "float64" and (self.precision != "float" or self.backend != "engine"):
+            raise ValueError("float32 is a training option of the float engine")
         if self.device != "cpu" and (self.backend != "engine" or self.model != "lif"):
             raise ValueError("--device runs the engine backend (lif model) on a torch device")
         if self.distributed and (self.backend != "engine" or self.model != "lif"):
@@ -222,13 +221,15 @@ def _lava_lif(config, data, plan, epoch_done):
 
 def _engine_tanh(config, data, rule, epoch_done):
     sizes = (data.n_features,) + config.hidden + (data.n_classes,)
-    params = ann.init_ann(sizes, config.seed)
+    params = ann.init_ann(sizes, config.seed, config.dtype)
     bs = projection_matrices(rule.seed, rule.n_classes, config.hidden)
     optimizer = make_optimizer(config.optimizer, config.lr)
     opt_state = optimizer.init(params.weights + params.biases)
     rng = np.random.default_rng([config.seed, 0x5])
+    x_train = None
     for epoch in range(1, config.epochs + 1):
-        x_train = epoch_train_x(config, data, epoch).astype(np.float64)
+        if x_train is None or config.augment_shift:  # cast once unless the images change
+            x_train = epoch_train_x(config, data, epoch).astype(config.dtype)
         order = rng.permutation(len(x_train))
         bar = _progress(config, len(order), epoch)
         start = time.perf_counter()
@@ -241,7 +242,7 @@ def _engine_tanh(config, data, rule, epoch_done):
             bar.update(len(chunk))
         bar.close()
         seconds = time.perf_counter() - start
-        test_acc = float(np.mean(ann.predict(params, data.test_x.astype(np.float64)) == data.test_y))
+        test_acc = float(np.mean(ann.predict(params, data.test_x.astype(config.dtype)) == data.test_y))
         epoch_done(epoch, correct / len(order), test_acc, seconds)
     return params.weights
 

@@ -111,6 +111,40 @@ def test_adam_on_torch_equals_numpy():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype, rtol, atol", [("float64", 1e-12, 1e-18), ("float32", 2e-6, 1e-9)])
+def test_adam_blocks_equal_whole_arrays_and_the_textbook_formula(monkeypatch, lib, dtype, rtol,
+                                                                 atol):
+    """Adam's block-by-block passes give the same bits as whole-array passes (odd block size,
+    partial last block), and the textbook update ``lr m^ / (sqrt(v^) + eps)`` within ``rtol``
+    (and ``atol`` where the moment nearly cancels; lr is 1e-3)."""
+    from lava_plastic import optim
+
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal((50, 78)).astype(dtype), rng.standard_normal(37).astype(dtype)]
+    grads = [[rng.standard_normal(p.shape).astype(dtype) for p in params] for _ in range(4)]
+    convert = torch.from_numpy if lib == "torch" else (lambda a: a)
+    results = []
+    for block in (7, 10**9):
+        monkeypatch.setattr(optim, "CPU_BLOCK", block)
+        adam = optim.Adam(1e-3)
+        state = adam.init([convert(p.copy()) for p in params])
+        for g in grads:
+            steps, state = adam.step([convert(d) for d in g], state)
+        results.append([to_numpy(a) for a in list(steps) + list(state[1]) + list(state[2])])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    m = [np.zeros_like(p, dtype=np.float64) for p in params]
+    v = [np.zeros_like(p, dtype=np.float64) for p in params]
+    for t, g in enumerate(grads, start=1):
+        for i, d in enumerate(g):
+            m[i] = 0.9 * m[i] + 0.1 * d
+            v[i] = 0.999 * v[i] + 0.001 * d.astype(np.float64) ** 2
+    for i, step in enumerate(results[0][:2]):
+        expected = 1e-3 * (m[i] / (1 - 0.9**4)) / (np.sqrt(v[i] / (1 - 0.999**4)) + 1e-8)
+        np.testing.assert_allclose(step, expected, rtol=rtol, atol=atol)
+
+
 def test_fixed_point_helpers_on_torch_equal_numpy():
     rng = np.random.default_rng(0)
     x = rng.integers(-2**40, 2**40, size=1000)

@@ -32,10 +32,13 @@ def test_minibatch_adam_learns_digits():
     assert results["test_accuracy"] >= 0.85
 
 
-def test_tanh_network_learns_digits():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tanh_network_learns_digits(dtype):
     results = run(TrainConfig(dataset="digits", model="tanh", epochs=5, optimizer="adam",
-                              lr=1e-2, batch_size=16, progress=False), log=lambda _: None)
+                              lr=1e-2, batch_size=16, dtype=dtype, progress=False),
+                  log=lambda _: None)
     assert results["test_accuracy"] >= 0.95
+    assert results["dtype"] == dtype
 
 
 def test_same_seed_same_result():
