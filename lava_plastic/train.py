@@ -113,6 +113,9 @@ class TrainConfig:
             raise ValueError("--device runs the engine backend (lif model) on a torch device")
         if self.distributed and (self.backend != "engine" or self.model != "lif"):
             raise ValueError("distributed training runs the engine backend (lif model)")
+        if self.distributed and self.device.startswith("cuda:"):
+            raise ValueError("distributed training takes --device cuda: each rank takes the GPU "
+                             "numbered LOCAL_RANK on its machine")
         if not re.fullmatch(r"cpu|torch-cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"unknown device {self.device!r}; choose cpu (numpy), torch-cpu, "
                              f"cuda or cuda:N")

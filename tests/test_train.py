@@ -106,6 +106,8 @@ assert cli.main(["train", "--rule", "dfa", "--backend", "lava", "--precision", "
     (["--dtype", "float32", "--precision", "fixed"], "float32 is a training option of the float engine"),
     (["--device", "gpu"], "unknown device 'gpu'"),
     (["--device", "cuda", "--backend", "lava"], "--device runs the engine backend"),
+    (["--distributed", "--model", "tanh"], "distributed training runs the engine backend (lif model)"),
+    (["--distributed", "--device", "cuda:1"], "each rank takes the GPU numbered LOCAL_RANK"),
 ])
 def test_cli_rejects_bad_options(args, message, capsys):
     assert cli.main(["train", "--no-progress", "--epochs", "1"] + args) == 2

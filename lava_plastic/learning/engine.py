@@ -193,7 +193,10 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool,
                     deltas[k].append(delta)
                     pres[k].append(layer_in[k])
                 else:
-                    first_sum = delta if first_sum is None else first_sum + delta
+                    if first_sum is None:
+                        first_sum = delta  # a fresh array, summed into in place
+                    else:
+                        first_sum += delta
             layer_in[k] = s
             s = spikes
         if signal is not None:

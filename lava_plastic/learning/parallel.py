@@ -32,6 +32,9 @@ class DataParallel:
     rank: int
     world_size: int
     batch_rows: int = 0
+    wire: str = "cpu"
+    """Where the backend takes tensors from: ``cpu`` (gloo) or this rank's GPU (NCCL, which
+    takes CUDA tensors only: host arrays such as spike counts travel through it)."""
 
     def for_batch(self, n_rows: int) -> DataParallel:
         """The same place, sharing a minibatch of ``n_rows`` samples."""
@@ -57,10 +60,10 @@ class DataParallel:
         import torch.distributed as dist
 
         tensors = [_as_tensor(a) for a in arrays]
-        if len(tensors) == 1:
+        if len(tensors) == 1 and tensors[0].device == torch.device(self.wire):
             dist.all_reduce(tensors[0])
         elif tensors:
-            packed = torch.cat([t.reshape(-1) for t in tensors])
+            packed = torch.cat([t.reshape(-1).to(self.wire) for t in tensors])
             dist.all_reduce(packed)
             for t, part in zip(tensors, torch.split(packed, [t.numel() for t in tensors])):
                 t.copy_(part.reshape(t.shape))
@@ -76,11 +79,11 @@ class DataParallel:
         tensors = [_as_tensor(a) for a in arrays]
         widths = [t.shape[1] for t in tensors]
         padded = torch.zeros((max(sizes), sum(widths)), dtype=tensors[0].dtype,
-                             device=tensors[0].device)
+                             device=self.wire)
         padded[: tensors[0].shape[0]] = torch.cat(tensors, dim=1)  # equal shapes to gather
         parts = [torch.empty_like(padded) for _ in sizes]
         dist.all_gather(parts, padded)
-        rows = torch.cat([p[:n] for p, n in zip(parts, sizes)])
+        rows = torch.cat([p[:n] for p, n in zip(parts, sizes)]).to(tensors[0].device)
         if isinstance(arrays[0], np.ndarray):
             rows = rows.numpy()
         return [rows[:, sum(widths[:i]) : sum(widths[: i + 1])] for i in range(len(widths))]
@@ -122,10 +125,16 @@ def open_group(device: str) -> DataParallel:
         raise ValueError("distributed training needs torch, which is not installed") from None
     if not dist.is_available():
         raise ValueError("this torch build has no torch.distributed")
-    backend = "nccl" if device.startswith("cuda") else "gloo"
+    wire = "cpu"
+    if device.startswith("cuda"):
+        import torch
+
+        wire = local_device(device)
+        torch.cuda.set_device(wire)
     if not dist.is_initialized():
-        dist.init_process_group(backend, init_method="env://", timeout=TIMEOUT)
-    return DataParallel(dist.get_rank(), dist.get_world_size())
+        dist.init_process_group("nccl" if wire != "cpu" else "gloo", init_method="env://",
+                                timeout=TIMEOUT)
+    return DataParallel(dist.get_rank(), dist.get_world_size(), wire=wire)
 
 
 def close_group() -> None:
