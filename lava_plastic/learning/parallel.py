@@ -2,10 +2,13 @@
 
 Every rank holds the whole network and the same weights. A minibatch is split into one
 contiguous share per rank; each rank runs :func:`~lava_plastic.learning.engine.run_batch` on its
-share, the update accumulators are summed across ranks (``all_reduce``), and every rank writes
-the same update from the same sum. The accumulators of the on-chip rule are exact integers in
-fixed point, so the weights are bit-identical to one process training the same global batch;
-in float the sum's order differs (well within the float parity tolerance).
+share, and :func:`~lava_plastic.learning.engine.accumulators` combines the ranks' work: a layer
+whose factors are smaller than its accumulator (the first layer) gathers every rank's factor
+rows in batch order (:meth:`DataParallel.gather_rows`) and multiplies them, the others sum their
+accumulators (:meth:`DataParallel.sum`, ``all_reduce``). Every rank then writes the same update.
+The accumulators of the on-chip rule are exact integers in fixed point, so the weights are
+bit-identical to one process training the same global batch; in float the cross-rank sums add
+in another order (well within the float parity tolerance).
 
 Launched with ``torchrun``, which sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the
 rendezvous address; the same code runs with gloo on CPUs and NCCL on GPUs. The module imports
