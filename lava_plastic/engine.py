@@ -120,7 +120,7 @@ def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None, a_bound: int |
     return u, v
 
 
-def fire(v, vth, xp=None):
+def fire(v, vth):
     """Spike where ``v > vth`` (``vth << 6`` in fixed point); spiking ``v`` is reset to 0 and
     ``u`` keeps its value. Returns ``(v, spikes)``. (A product with the mask rather than a
     ``where``, which is several times slower on an unpredictable mask; a spiking float ``v``

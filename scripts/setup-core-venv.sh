@@ -11,7 +11,7 @@ stamp="$venv/.lava-plastic-installed"
 source "$root/scripts/venv-lib.sh"
 
 want="$( (cat "$root/pyproject.toml"; echo numpy2) | sha256sum | cut -d' ' -f1)"
-if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+if installed "$venv" "$stamp" "$want"; then
     echo "$venv/bin/python"
     exit 0
 fi

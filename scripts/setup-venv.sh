@@ -10,7 +10,7 @@ stamp="$venv/.lava-plastic-installed"
 source "$root/scripts/venv-lib.sh"
 
 want="$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
-if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+if installed "$venv" "$stamp" "$want"; then
     exit 0
 fi
 

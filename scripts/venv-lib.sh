@@ -16,6 +16,12 @@ find_python() {
     return 1
 }
 
+# installed VENV STAMP WANT: true when VENV has a python and its install stamp says WANT (the
+# hash of what it was installed from), i.e. nothing needs doing.
+installed() {
+    [ -x "$1/bin/python" ] && [ -f "$2" ] && [ "$(cat "$2")" = "$3" ]
+}
+
 # This machine's pip configuration names local package folders that may be absent; pip warns
 # about each of them. Those warnings are dropped, everything else is shown.
 quiet_pip() {

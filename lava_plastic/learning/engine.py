@@ -222,12 +222,12 @@ def accumulators(plan: Plan, factors, xp, parallel: DataParallel | None = None) 
         n_out, n_in = delta.shape[1], pre.shape[1]
         # decided from the plan alone, so that every rank takes the same branch
         factor_size = plan.batch_size * rows_per_sample * (n_out + n_in)
-        if parallel is not None and factor_size < n_out * n_in:
+        gather = parallel is not None and factor_size < n_out * n_in
+        if gather:
             delta, pre = parallel.gather_rows([delta, xp.astype(pre, delta.dtype, copy=False)],
                                               rows_per_sample)
-            accs.append(synapse.accumulate(lp, delta, pre, xp))
-        else:
-            accs.append(synapse.accumulate(lp, delta, pre, xp))
+        accs.append(synapse.accumulate(lp, delta, pre, xp))
+        if not gather:
             summed.append(accs[-1])
     if parallel is not None:
         parallel.sum(summed)
@@ -284,14 +284,14 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     seen = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
-        if parallel is not None:
-            parallel = parallel.for_batch(len(idx))
-            idx = parallel.share(idx)
+        batch_parallel = None if parallel is None else parallel.for_batch(len(idx))
+        if batch_parallel is not None:
+            idx = batch_parallel.share(idx)
         payload = _on_engine(template, encode_input(plan.net, x[idx]))
         y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
         batch_state = TrainState(tuple(weights), state.feedback, opt_state, n_updates)
         counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True,
-                                 parallel=parallel)
+                                 parallel=batch_parallel)
         seen[idx] = to_numpy(counts)
         if optimizer is None:
             weights = [synapse.write(lp, w, a, n_updates, xp)

@@ -61,7 +61,7 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
     else:
         u, v = lif_float_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0.0)
         psi = None if lp.output else surrogate_float(v, lp.vth, lp.psi_width, xp)
-    v, spikes = fire(v, lp.vth, xp)
+    v, spikes = fire(v, lp.vth)
     count = state.count
     if lp.output:
         count = count + xp.astype(spikes, count.dtype)

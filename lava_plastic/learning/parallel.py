@@ -56,16 +56,14 @@ class DataParallel:
         return np.asarray(rows)[start : start + sizes[self.rank]]
 
     def sum(self, arrays) -> None:
-        """Sum the arrays (numpy or torch, one dtype, any device the backend serves) across
-        ranks, in place: every rank ends with the same values. One collective for all of
-        them (each costs a round trip)."""
+        """Sum the arrays (numpy or torch, one dtype) across ranks, in place: every rank ends
+        with the same values. They travel packed in one buffer on the backend's device: one
+        collective for all of them (each costs a round trip)."""
         import torch
         import torch.distributed as dist
 
         tensors = [_as_tensor(a) for a in arrays]
-        if len(tensors) == 1 and tensors[0].device == torch.device(self.wire):
-            dist.all_reduce(tensors[0])
-        elif tensors:
+        if tensors:
             packed = torch.cat([t.reshape(-1).to(self.wire) for t in tensors])
             dist.all_reduce(packed)
             for t, part in zip(tensors, torch.split(packed, [t.numel() for t in tensors])):
