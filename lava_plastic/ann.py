@@ -93,7 +93,5 @@ def train_epoch(rule, bs, params: ANNParams, opt_state, optimizer, x, labels,
         dirs, out = directions(rule, bs, ANNParams(tuple(weights), tuple(biases)), x[idx], y_star,
                                scale=1.0 / len(idx))
         correct += int(np.sum(to_numpy(out).argmax(axis=1) == labels[idx]))
-        steps, opt_state = optimizer.step(dirs, opt_state)
-        for p, step in zip(weights + biases, steps):
-            p += step
+        opt_state = optimizer.step_into(weights + biases, dirs, opt_state)
     return ANNParams(tuple(weights), tuple(biases)), opt_state, correct / len(order)

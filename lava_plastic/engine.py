@@ -79,54 +79,87 @@ def _equals(x, value) -> bool:
     return isinstance(x, (int, float)) and x == value
 
 
-def lif_float_integrate(u, v, a_in, du, dv, bias):
-    """``PyLifModelFloat`` sub-threshold update: ``u = u(1-du) + a``, ``v = v(1-dv) + u + bias``.
-    Returns ``(u, v)`` with ``v`` before the threshold test. The ends ``du = 1`` (no current
-    memory), ``dv = 0`` (no leak) and a zero bias skip the products and sums that change
-    nothing (``u * 0 + a == a``, ``v * 1 == v``, ``x + 0 == x``, up to the sign of a zero)."""
-    u = a_in if _equals(du, 1) else u * (1 - du) + a_in
+def lif_float_current(u, a_in, du):
+    """``PyLifModelFloat``'s current update ``u = u(1-du) + a``; at the end ``du = 1`` (no
+    current memory) ``a`` itself, without the product and sum that change nothing."""
+    return a_in if _equals(du, 1) else u * (1 - du) + a_in
+
+
+def lif_float_voltage(v, u, dv, bias):
+    """``PyLifModelFloat``'s voltage update ``v = v(1-dv) + u + bias``, before the threshold
+    test; ``dv = 0`` (no leak) and a zero bias skip the operations that change nothing
+    (``v * 1 == v``, ``x + 0 == x``, up to the sign of a zero)."""
     v = v + u if _equals(dv, 0) else v * (1 - dv) + u
     if not _equals(bias, 0):
         v = v + bias
-    return u, v
+    return v
+
+
+def lif_float_integrate(u, v, a_in, du, dv, bias):
+    """``PyLifModelFloat`` sub-threshold update (:func:`lif_float_current`, then
+    :func:`lif_float_voltage`). Returns ``(u, v)`` with ``v`` before the threshold test."""
+    u = lif_float_current(u, a_in, du)
+    return u, lif_float_voltage(v, u, dv, bias)
+
+
+MESSAGE_LIMIT = 2 ** (fp.MESSAGE_BITS - 1)
+
+
+def fixed_current_bound(du, a_bound: int | None) -> int | None:
+    """A static bound on ``|u|`` after :func:`lif_fixed_current`, where one is known: with no
+    current memory (``du = 4095``) and an input bound that needs no int32 wrap, ``a_bound << 6``."""
+    if a_bound is None or (a_bound << fp.ACT_SHIFT) >= MESSAGE_LIMIT:
+        return None
+    return a_bound << fp.ACT_SHIFT if _equals(du, fp.DECAY_UNITY - 1) else None
+
+
+def lif_fixed_current(u, a_in, du, xp=None, a_bound: int | None = None):
+    """``PyLifModelBitAcc``'s current update, bit-exact: ``u = decay(u, du + 1) + wrap32(a << 6)``,
+    summed in int32, then Lava's single 24-bit wrap (:func:`fixed_point.wrap_once`).
+
+    ``a_bound``, a static bound on ``|a_in|``, skips the int32 wraps that provably change
+    nothing: the input's when ``a_bound << 6 < 2**31``, and with ``du = 4095`` (no current
+    memory, ``u = wrap24(a << 6)``) the sum's."""
+    act = int64(a_in, xp) << fp.ACT_SHIFT
+    bound = fixed_current_bound(du, a_bound)
+    if bound is not None:
+        return fp.wrap_once(act, fp.UV_BITS, xp, bound)
+    if a_bound is None or (a_bound << fp.ACT_SHIFT) >= MESSAGE_LIMIT:
+        act = fp.wrap(act, fp.MESSAGE_BITS, xp)
+    return fp.wrap_once(fp.wrap(fp.decay(u, du, 1, xp) + act, fp.MESSAGE_BITS, xp), fp.UV_BITS, xp)
+
+
+def lif_fixed_voltage(v, u, dv, bias_scaled, xp=None, u_bound: int | None = None):
+    """``PyLifModelBitAcc``'s voltage update, bit-exact: ``v = decay(v, dv) + u + bias`` in
+    int32, saturated to +-(2**23 - 1). ``u_bound``, a static bound on ``|u|``
+    (:func:`fixed_current_bound`), skips the int32 wrap when it, the 24-bit voltage and the
+    20-bit bias stay below ``2**31``."""
+    v = fp.decay(v, dv, 0, xp) + u
+    if not _equals(bias_scaled, 0):
+        v = v + bias_scaled
+    if u_bound is None or u_bound + 2**fp.UV_BITS + 2**20 >= MESSAGE_LIMIT:
+        v = fp.wrap(v, fp.MESSAGE_BITS, xp)
+    return fp.saturate(v, fp.UV_BITS, xp)
 
 
 def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None, a_bound: int | None = None):
-    """``PyLifModelBitAcc`` sub-threshold update, bit-exact. All arguments int64 arrays (or
-    Python ints); ``bias_scaled`` is ``bias_mant`` shifted by ``bias_exp`` (:func:`fixed_bias`).
-
-    1. ``u = decay(u, du + 1) + wrap32(a << 6)``, summed in int32, then Lava's single 24-bit
-       wrap (:func:`fixed_point.wrap_once`).
-    2. ``v = decay(v, dv) + u + bias`` in int32, saturated to +-(2**23 - 1).
-
-    ``a_bound``, a static bound on ``|a_in|``, skips the int32 wraps that provably change
-    nothing: the input's when ``a_bound << 6 < 2**31``; with ``du = 4095`` (no current memory,
-    ``u = wrap24(a << 6)``, within ``a_bound << 6``) also the sums', when that bound plus the
-    24-bit voltage and the 20-bit bias stays below ``2**31``.
-    """
-    limit = 2 ** (fp.MESSAGE_BITS - 1)
-    act = int64(a_in, xp) << fp.ACT_SHIFT
-    bounded = a_bound is not None and (a_bound << fp.ACT_SHIFT) < limit
-    if not bounded:
-        act = fp.wrap(act, fp.MESSAGE_BITS, xp)
-    if bounded and _equals(du, fp.DECAY_UNITY - 1) and (
-            (a_bound << fp.ACT_SHIFT) + 2**fp.UV_BITS + 2**20 < limit):
-        u = fp.wrap_once(act, fp.UV_BITS, xp, a_bound << fp.ACT_SHIFT)
-        v = fp.decay(v, dv, 0, xp) + u
-        return u, fp.saturate(v if _equals(bias_scaled, 0) else v + bias_scaled, fp.UV_BITS, xp)
-    u = fp.wrap_once(fp.wrap(fp.decay(u, du, 1, xp) + act, fp.MESSAGE_BITS, xp), fp.UV_BITS, xp)
-    v = fp.saturate(fp.wrap(fp.decay(v, dv, 0, xp) + u + bias_scaled, fp.MESSAGE_BITS, xp),
-                    fp.UV_BITS, xp)
-    return u, v
+    """``PyLifModelBitAcc`` sub-threshold update, bit-exact (:func:`lif_fixed_current`, then
+    :func:`lif_fixed_voltage`). All arguments int64 arrays (or Python ints); ``bias_scaled`` is
+    ``bias_mant`` shifted by ``bias_exp`` (:func:`fixed_bias`); ``a_bound`` a static bound on
+    ``|a_in|``. Returns ``(u, v)`` with ``v`` before the threshold test."""
+    u = lif_fixed_current(u, a_in, du, xp, a_bound)
+    return u, lif_fixed_voltage(v, u, dv, bias_scaled, xp, fixed_current_bound(du, a_bound))
 
 
 def fire(v, vth):
-    """Spike where ``v > vth`` (``vth << 6`` in fixed point); spiking ``v`` is reset to 0 and
-    ``u`` keeps its value. Returns ``(v, spikes)``. (A product with the mask rather than a
-    ``where``, which is several times slower on an unpredictable mask; a spiking float ``v``
-    above a negative threshold becomes -0.0, equal to 0 in every later sum.)"""
+    """Spike where ``v > vth`` (``vth << 6`` in fixed point); spiking ``v`` is reset to 0, in
+    place (``v`` is the fresh array the integration returned), and ``u`` keeps its value.
+    Returns ``(v, spikes)``. (A product with the mask rather than a ``where``, which is several
+    times slower on an unpredictable mask; a spiking float ``v`` above a negative threshold
+    becomes -0.0, equal to 0 in every later sum.)"""
     spikes = v > vth
-    return v * ~spikes, spikes
+    v *= ~spikes
+    return v, spikes
 
 
 def lif_float_step(u, v, a_in, du, dv, vth, bias):

@@ -197,8 +197,9 @@ def matmul_dtype(bound: float) -> str:
     return "int64"
 
 
-def exact_int_matmul(a, b, dtype: str | None = None, xp=None):
-    """``a @ b`` for integer-valued arrays, exactly, as int64.
+def exact_int_matmul(a, b, dtype: str | None = None, xp=None, result: str = "int64"):
+    """``a @ b`` for integer-valued arrays, exactly, as int64 (or the integer type ``result``
+    when the caller knows the products fit it).
 
     Uses a BLAS float product when every partial sum is an integer that the float type holds
     exactly (:func:`matmul_dtype`), else an int64 product. ``dtype`` names the product type
@@ -212,4 +213,5 @@ def exact_int_matmul(a, b, dtype: str | None = None, xp=None):
         bmax = float(xp.max(xp.abs(b))) if b.size else 0.0
         dtype = matmul_dtype(amax * bmax * inner)
     kind = getattr(xp, dtype)
-    return xp.astype(xp.astype(a, kind, copy=False) @ xp.astype(b, kind, copy=False), xp.int64)
+    product = xp.astype(a, kind, copy=False) @ xp.astype(b, kind, copy=False)
+    return xp.astype(product, getattr(xp, result))

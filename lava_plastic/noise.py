@@ -13,7 +13,6 @@ this costs: one draw per weight and write.
 """
 from __future__ import annotations
 
-import numpy as np
 
 MASK32 = 0xFFFFFFFF
 STREAM_ROUNDING = 1
@@ -31,51 +30,65 @@ M2 = _int32(0x846CA68B)
 
 def hash32(x):
     """lowbias32 of int32 arrays (the bits of unsigned 32-bit values), in place of ``x``."""
-    x ^= (x >> 16) & 0xFFFF
-    x *= M1
-    x ^= (x >> 15) & 0x1FFFF
-    x *= M2
-    x ^= (x >> 16) & 0xFFFF
+    for multiplier, shift in ((M1, 16), (M2, 15), (None, 16)):
+        logical = x >> shift
+        logical &= (1 << (32 - shift)) - 1
+        x ^= logical
+        if multiplier is not None:
+            x *= multiplier
+    return x
+
+
+def _hash32_int(x: int) -> int:
+    """:func:`hash32` of one unsigned 32-bit value, on Python integers: a key is hashed once per
+    draw on the host, where a one-element array would cost a microsecond per operation."""
+    for multiplier, shift in ((0x7FEB352D, 16), (0x846CA68B, 15), (1, 16)):
+        x ^= x >> shift
+        x = (x * multiplier) & MASK32
     return x
 
 
 def key_hash(*key: int) -> int:
     """One unsigned 32-bit value from a tuple of non-negative integers, each folded in by
     hashing (parts wider than 32 bits 32 bits at a time)."""
-    h = np.zeros(1, dtype=np.int32)
+    h = 0
     for part in key:
         if part < 0:
             raise ValueError(f"noise key parts must be non-negative, got {key}")
         while True:
-            h = hash32(h ^ _int32(part & MASK32))
+            h = _hash32_int(h ^ (part & MASK32))
             part >>= 32
             if not part:
                 break
-    return int(h[0]) & MASK32
+    return h
 
 
-def _bits32(key: tuple[int, ...], size: int, xp, device):
-    """``size`` hashes ``hash32(index ^ k)`` (int32 bit patterns)."""
-    index = xp.arange(size, dtype=xp.int32, device=device)
+def _bits32(key: tuple[int, ...], start: int, size: int, xp, device):
+    """The hashes ``hash32(index ^ k)`` of ``size`` indices from ``start`` (int32 bit
+    patterns)."""
+    index = xp.arange(start, start + size, dtype=xp.int32, device=device)
     return hash32(index ^ _int32(key_hash(*key)))
 
 
-def uniform_bits(key: tuple[int, ...], shape, n_bits: int, xp, device=None):
-    """int64 array of ``shape`` holding independent uniform integers in ``[0, 2**n_bits)``,
-    a pure function of ``key`` and each element's flat (C-order) position. Up to 32 bits come
-    from one hash, up to 62 from two."""
+def uniform_bits(key: tuple[int, ...], shape, n_bits: int, xp, device=None, start: int = 0):
+    """An array of ``shape`` holding independent uniform integers in ``[0, 2**n_bits)``, a
+    pure function of ``key`` and each element's flat (C-order) position plus ``start`` (so a
+    large draw can be made block by block, identically): int32 for up to 31 bits (one hash
+    each, and int32 passes are the cheap ones), int64 for up to 62 (two)."""
     if not 0 <= n_bits <= 62:
         raise ValueError(f"n_bits must be in [0, 62], got {n_bits}")
     size = 1
     for n in shape:
         size *= int(n)
-    if size >= 2**31:
-        raise ValueError(f"at most 2**31 - 1 elements per draw, got {size}")
-    low = _bits32(key, size, xp, device)
+    if start < 0 or start + size >= 2**31:
+        raise ValueError(f"positions must lie in [0, 2**31 - 1), got [{start}, {start + size})")
+    low = _bits32(key, start, size, xp, device)
     if n_bits <= 31:  # the top n_bits, shifted logically in int32
-        bits = xp.astype((low >> (32 - n_bits)) & ((1 << n_bits) - 1), xp.int64)
+        low >>= 32 - n_bits
+        low &= (1 << n_bits) - 1
+        bits = low
     else:
         low = xp.astype(low, xp.int64) & MASK32
-        high = xp.astype(_bits32(key + (1,), size, xp, device), xp.int64) & MASK32
+        high = xp.astype(_bits32(key + (1,), start, size, xp, device), xp.int64) & MASK32
         bits = (high << (n_bits - 32)) | (low >> (64 - n_bits)) if n_bits > 32 else low
     return xp.reshape(bits, tuple(shape))

@@ -58,5 +58,22 @@ def like(template, value):
     return xp.asarray(value, device=array_api_compat.device(template))
 
 
+CPU_BLOCK = 1 << 15
+"""Elements per block of a chain of elementwise passes over a large array on a CPU
+(:func:`blocks`): each block's temporaries stay in the core's cache and come from the
+allocator's free lists, where whole-array temporaries stream from memory once per pass and are
+mapped afresh (page faults) every time."""
+
+
+def blocks(n: int, on) -> list[slice]:
+    """Slices covering ``range(n)``: :data:`CPU_BLOCK` elements each when the array ``on``
+    lives on a CPU, one slice elsewhere (a GPU wants whole arrays, one launch per pass). Results
+    are identical either way: the callers' passes are elementwise."""
+    if n == 0:
+        return []
+    block = CPU_BLOCK if device(on) == "cpu" else n
+    return [slice(start, min(start + block, n)) for start in range(0, n, block)]
+
+
 NUMPY = namespace()
 """numpy's namespace: the Lava models compute on numpy arrays, one sample at a time."""

@@ -29,7 +29,7 @@ def test_hash_equals_reference():
 
 def test_bits_are_uniform_and_keyed():
     bits = uniform_bits((0, 1, 2, 3), (400, 500), 10, NP)
-    assert bits.shape == (400, 500) and bits.dtype == np.int64
+    assert bits.shape == (400, 500) and bits.dtype == np.int32
     assert bits.min() == 0 and bits.max() == 1023
     counts = np.bincount(bits.ravel(), minlength=1024)
     expected = bits.size / 1024
@@ -69,3 +69,13 @@ def test_torch_draws_the_same_bits():
     for n_bits in (12, 40):
         np.testing.assert_array_equal(uniform_bits((1, 2), (30, 40), n_bits, xp).numpy(),
                                       uniform_bits((1, 2), (30, 40), n_bits, NP))
+
+
+def test_a_draw_block_by_block_equals_one_draw():
+    whole = uniform_bits((3, 1), (1000,), 12, NP)
+    parts = [uniform_bits((3, 1), (n,), 12, NP, start=s) for s, n in ((0, 300), (300, 699), (999, 1))]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    wide = uniform_bits((3, 1), (50,), 40, NP)
+    np.testing.assert_array_equal(uniform_bits((3, 1), (20,), 40, NP, start=30), wide[30:])
+    with pytest.raises(ValueError, match="positions must lie in"):
+        uniform_bits((0,), (10,), 8, NP, start=2**31 - 5)

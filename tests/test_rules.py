@@ -9,6 +9,7 @@ import pytest
 
 from lava_plastic import ann
 from lava_plastic.learning import PlasticNetwork, compile_plan, engine, synapse
+from lava_plastic.noise import STREAM_ROUNDING, uniform_bits
 from lava_plastic.rules import DFA, DRTP, RULES, SDFA, base, feedback, make_rule
 from lava_plastic.xp import namespace
 
@@ -98,6 +99,30 @@ def test_write_fixed_stochastic_rounding_is_unbiased_and_saturates():
     assert not np.array_equal(step, synapse.write(lp, np.zeros(acc.shape, np.int64), acc, 1, NP))
     big = synapse.write(lp, np.array([120, -120]), np.array([50 << 10, -(50 << 10)]), 0, NP)
     assert big.tolist() == [127, -128]
+
+
+def test_write_block_by_block_equals_one_block(monkeypatch):
+    """The fixed-point write in blocks (odd size, partial last block) draws the same noise and
+    writes the same integers as in one block, on int32 and int64 accumulators."""
+    from lava_plastic import xp
+
+    lp = layer_plan(7)
+    rng = np.random.default_rng(1)
+    weights = rng.integers(-128, 128, (37, 29))
+    acc = rng.integers(-2**14, 2**14, (37, 29))
+    written = []
+    for block in (10**9, 100, 7):
+        monkeypatch.setattr(xp, "CPU_BLOCK", block)
+        for dtype in (np.int32, np.int64):
+            written.append(synapse.write(lp, weights, acc.astype(dtype), 3, NP))
+    for w in written[1:]:
+        np.testing.assert_array_equal(w, written[0])
+    noise = uniform_bits((lp.seed, STREAM_ROUNDING, lp.k, 3), acc.shape, 7, NP)
+    np.testing.assert_array_equal(written[0],
+                                  np.clip(weights + ((acc + noise) >> 7), -128, 127))
+
+
+def test_write_float_is_the_scaled_accumulator():
     np.testing.assert_allclose(synapse.write(layer_plan(10, fixed=False), np.zeros(2),
                                              np.array([3.5 * 2**10, -1.0]), 0, NP),
                                [3.5, -2.0**-10], rtol=1e-15)
@@ -197,6 +222,13 @@ def test_plan_refuses_a_rule_for_another_network_and_a_saturating_batch():
     with pytest.raises(ValueError, match="saturate the 32-bit update accumulator"):
         compile_plan(net, DRTP(), batch_size=2**10)
     assert compile_plan(net, DRTP(), batch_size=256).batch_size == 256
+    # the largest batch: its accumulator bound plus the rounding noise fits 31 bits
+    per_sample = 15 * 2**base.DELTA_SHIFT * 2**net.input_bits
+    noise = 2 ** compile_plan(net, DRTP()).layers[0].lr_shift
+    largest = (2**31 - noise) // per_sample
+    assert compile_plan(net, DRTP(), batch_size=largest).batch_size == largest
+    with pytest.raises(ValueError, match="saturate the 32-bit update accumulator"):
+        compile_plan(net, DRTP(), batch_size=largest + 1)
     with pytest.raises(ValueError, match="batch size must be a positive integer"):
         compile_plan(net, DRTP(), batch_size=0)
 

@@ -29,7 +29,7 @@ import numpy as np
 from lava_plastic.learning import synapse
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.parallel import DataParallel
-from lava_plastic.learning.neuron import modulation, neuron_step, rest
+from lava_plastic.learning.neuron import current, modulation, neuron_step, rest
 from lava_plastic.learning.plan import Plan
 from lava_plastic.optim import Adam
 from lava_plastic.rules.base import (PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels,
@@ -174,6 +174,9 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool,
     # For the same reason sum_t delta_t x^T = (sum_t delta_t) x^T: its third factors are
     # summed as they come, and multiplied once (exact in fixed point).
     a_first = synapse.forward(layers[0], weights[0], payload, xp)
+    # A current without memory follows its input, so the first layer's repeats too (from t = 1).
+    u_first = (current(layers[0], xp.zeros_like(a_first), a_first, xp) if layers[0].memoryless
+               else None)
     first_sum = None
     for t in range(plan.net.n_steps):
         s = payload
@@ -187,7 +190,7 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool,
             else:
                 a_in = a_first if k == 0 else synapse.forward(lp, weights[k], layer_in[k], xp)
             neurons[k], spikes, delta, signal = neuron_step(lp, feedback, neurons[k], a_in, mods[k],
-                                                            t, xp)
+                                                            t, xp, u_first if k == 0 else None)
             if learn and t >= lp.first_valid:
                 if k:
                     deltas[k].append(delta)
@@ -281,6 +284,8 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     template = state.weights[0]
     xp = namespace(template)
     weights, opt_state, n_updates = list(state.weights), state.opt_state, state.n_updates
+    if optimizer is not None:  # one copy, then the optimiser updates in place
+        weights = [xp.asarray(w, copy=True) for w in weights]
     seen = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
@@ -298,8 +303,7 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
                        for lp, w, a in zip(plan.layers, weights, accs)]
         else:
             directions = tuple(synapse.direction(lp, a, xp) for lp, a in zip(plan.layers, accs))
-            steps, opt_state = optimizer.step(directions, opt_state)
-            weights = [w + s for w, s in zip(weights, steps)]
+            opt_state = optimizer.step_into(weights, directions, opt_state)
         n_updates += 1
     if parallel is not None:
         seen_rows = seen[order]

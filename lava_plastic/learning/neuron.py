@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_plastic import fixed_point as fp
-from lava_plastic.engine import fire, lif_fixed_integrate, lif_float_integrate, step_in_sample
+from lava_plastic.engine import (fire, fixed_current_bound, lif_fixed_current, lif_fixed_voltage,
+                                 lif_float_current, lif_float_voltage, step_in_sample)
 from lava_plastic.learning.plan import LayerPlan
 from lava_plastic.rules.base import MOD_BITS, output_delta, surrogate_fixed, surrogate_float
 from lava_plastic.xp import NUMPY, device
@@ -42,12 +43,23 @@ def modulation(lp: LayerPlan, mod, xp):
     return fp.clip_signed(mod, MOD_BITS, xp) if lp.fixed and not lp.output else mod
 
 
-def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, xp):
+def current(lp: LayerPlan, u, a_in, xp):
+    """The layer's current after synaptic input ``a_in`` from current ``u`` (Lava's LIF
+    arithmetic in the layer's precision). A memoryless current (:attr:`LayerPlan.memoryless`)
+    does not depend on ``u``."""
+    if lp.fixed:
+        return lif_fixed_current(u, a_in, lp.du, xp, lp.a_bound)
+    return lif_float_current(u, a_in, lp.du)
+
+
+def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, xp, u=None):
     """One step at position ``t`` of a sample. At ``t == 0`` the neurons start from rest and
     drop the synaptic input (sent during the previous sample). Then: integrate, take the
     surrogate ``psi`` of the pre-reset potential, fire, and form the third factor from the
     modulatory input ``mod`` (hidden: the register ``m_k`` of :func:`modulation` times ``psi``;
-    output: the target ``y*``, giving ``(y* - s) << DELTA_SHIFT``).
+    output: the target ``y*``, giving ``(y* - s) << DELTA_SHIFT``). ``u``: the step's
+    :func:`current`, when the caller has it already (a memoryless current of an input that
+    repeats repeats too; ``t > 0``).
 
     Returns ``(state, spikes, delta, signal)``; ``signal`` is what the output layer sends the
     feedback projections (``None`` for hidden layers and label-driven feedback).
@@ -55,11 +67,14 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
     if t == 0:
         a_in = xp.zeros_like(a_in)
         state = rest(lp, a_in.shape[0], xp, device(a_in), a_in.dtype)
+        u = None
+    if u is None:
+        u = current(lp, state.u, a_in, xp)
     if lp.fixed:
-        u, v = lif_fixed_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0, xp, lp.a_bound)
+        v = lif_fixed_voltage(state.v, u, lp.dv, 0, xp, fixed_current_bound(lp.du, lp.a_bound))
         psi = None if lp.output else surrogate_fixed(v, lp.vth, lp.psi_width, xp)
     else:
-        u, v = lif_float_integrate(state.u, state.v, a_in, lp.du, lp.dv, 0.0)
+        v = lif_float_voltage(state.v, u, lp.dv, 0.0)
         psi = None if lp.output else surrogate_float(v, lp.vth, lp.psi_width, xp)
     v, spikes = fire(v, lp.vth)
     count = state.count
@@ -68,8 +83,8 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
         delta = output_delta(mod, spikes, xp)
         signal = feedback.signal(mod, spikes, count, t, xp)
     else:
-        delta = mod * psi
-        signal = None
+        psi *= mod  # psi is a fresh array: the third factor takes its place
+        delta, signal = psi, None
     return NeuronState(u, v, count), spikes, delta, signal
 
 

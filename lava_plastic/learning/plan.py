@@ -52,6 +52,12 @@ class LayerPlan:
     forward_bound: int
     a_bound: int
 
+    @property
+    def memoryless(self) -> bool:
+        """Whether the current forgets itself every step (``du`` at its end: 4095 in fixed
+        point, 1 in float), so that it depends on the step's input alone."""
+        return self.du == (fp.DECAY_UNITY - 1 if self.fixed else 1.0)
+
 
 @dataclass(frozen=True, eq=False)
 class Plan:
@@ -88,7 +94,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
     """The :class:`Plan` of ``net`` trained by ``rule`` with up to ``batch_size`` samples per
     write. Refuses, before anything runs, a configuration whose static bound lets the 32-bit
     accumulator saturate: a sample adds at most ``(T - 1) * 2**DELTA_SHIFT * max_input`` per
-    weight."""
+    weight, and the write adds its rounding noise, below ``2**lr_shift``."""
     check_rule(net, rule)
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
@@ -100,7 +106,9 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
         max_in = 2 ** (net.in_bits(k)) if graded else 1
         pair_bound = 2**DELTA_SHIFT * max_in
         acc_bound = (net.n_steps - 1) * batch_size * pair_bound
-        if net.fixed and acc_bound >= 2 ** (ACC_BITS - 1):
+        shift = lr_shift(net, rule.layer_lr(k, net.n_layers), k)
+        # the write adds rounding noise below 2**shift to the register
+        if net.fixed and acc_bound + 2**shift > 2 ** (ACC_BITS - 1):
             raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
                              f"saturate the {ACC_BITS}-bit update accumulator; use a smaller "
                              f"batch or fewer steps")
@@ -109,7 +117,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
         common = dict(k=k, n_in=net.sizes[k], n_out=net.sizes[k + 1], fixed=net.fixed,
                       output=k == net.n_layers - 1, graded_in=graded, n_steps=net.n_steps,
                       weight_exp=exp,
-                      lr_shift=lr_shift(net, rule.layer_lr(k, net.n_layers), k),
+                      lr_shift=shift,
                       seed=rule.seed, first_valid=1,
                       acc_matmul=fp.matmul_dtype(acc_bound),
                       forward_matmul=fp.matmul_dtype(forward_bound), forward_bound=forward_bound,

@@ -16,7 +16,7 @@ from lava_plastic.engine import dense_fixed, dense_float
 from lava_plastic.learning.plan import LayerPlan
 from lava_plastic.rules.base import PLASTIC_WEIGHT_BITS
 from lava_plastic.noise import STREAM_ROUNDING, uniform_bits
-from lava_plastic.xp import device
+from lava_plastic.xp import blocks, device
 
 
 def forward(lp: LayerPlan, weights, s_in, xp):
@@ -33,35 +33,41 @@ def accumulate(lp: LayerPlan, delta, pre, xp):
     """The update accumulator of a write, ``sum_rows delta^T pre``: ``(rows, n_out)``,
     ``(rows, n_in)`` -> ``(n_out, n_in)``.
 
-    Fixed point: an exact integer product (in the plan's static dtype). The register is a
-    saturating signed ``ACC_BITS``-bit accumulator, but :func:`~lava_plastic.learning.plan.compile_plan`
-    refuses every configuration in which a write's sum could reach its limit, so the saturation
-    provably never acts and summing a sample's steps at once (the engine) or step by step gives
-    the same integers.
+    Fixed point: an exact integer product (in the plan's static dtype), as int32. The register
+    is a saturating signed ``ACC_BITS``-bit accumulator, but
+    :func:`~lava_plastic.learning.plan.compile_plan` refuses every configuration in which a
+    write's sum (with its rounding noise) could reach its limit, so the saturation provably never
+    acts and summing a sample's steps at once (the engine) or step by step gives the same
+    integers.
     """
     if lp.fixed:
-        return fp.exact_int_matmul(delta.T, pre, lp.acc_matmul, xp)
+        return fp.exact_int_matmul(delta.T, pre, lp.acc_matmul, xp, result="int32")
     return delta.T @ xp.astype(pre, delta.dtype, copy=False)
 
 
-def rounding_noise(lp: LayerPlan, update: int, shape, xp, device=None):
-    """The uniform integers in ``[0, 2**lr_shift)`` that round update number ``update`` of the
-    layer stochastically: counter-based bits keyed by ``(seed, stream, layer, update)``
-    (:mod:`lava_plastic.noise`), so a Lava model and the engine, on numpy or torch, draw
-    identical noise."""
+def rounding_noise(lp: LayerPlan, update: int, part: slice, xp, device=None):
+    """The uniform integers in ``[0, 2**lr_shift)`` (int32) that round the weights at flat
+    positions ``part`` in update number ``update`` of the layer stochastically: counter-based
+    bits keyed by ``(seed, stream, layer, update)`` (:mod:`lava_plastic.noise`), so a Lava model
+    and the engine, on numpy or torch, whole or block by block, draw identical noise."""
     key = (lp.seed, STREAM_ROUNDING, lp.k, update)
-    return uniform_bits(key, shape, lp.lr_shift, xp, device)
+    return uniform_bits(key, (part.stop - part.start,), lp.lr_shift, xp, device, part.start)
 
 
 def write(lp: LayerPlan, weights, acc, update: int, xp):
     """The weights after writing the accumulated update ``acc`` (update number ``update`` of
-    the layer): float ``W + acc * 2**-lr_shift``; fixed point stochastically rounded and
-    saturated to signed 8 bits."""
-    if lp.fixed:
-        noise = rounding_noise(lp, update, tuple(acc.shape), xp, device(acc))
-        step = (acc + noise) >> lp.lr_shift
-        return fp.clip_signed(weights + step, PLASTIC_WEIGHT_BITS, xp)
-    return weights + acc * 2.0**-lp.lr_shift
+    the layer): float ``W + acc * 2**-lr_shift``; fixed point ``(acc + noise) >> lr_shift``
+    (stochastic rounding, in the 32-bit register: the plan keeps the sum in range) added and
+    saturated to signed 8 bits, block by block on a CPU (:func:`lava_plastic.xp.blocks`)."""
+    if not lp.fixed:
+        return weights + acc * 2.0**-lp.lr_shift
+    new = xp.empty_like(weights)
+    flat_weights, flat_acc, flat_new = (xp.reshape(a, (-1,)) for a in (weights, acc, new))
+    for part in blocks(flat_new.shape[0], new):
+        step = flat_acc[part] + rounding_noise(lp, update, part, xp, device(new))
+        step >>= lp.lr_shift
+        flat_new[part] = fp.clip_signed(flat_weights[part] + step, PLASTIC_WEIGHT_BITS, xp)
+    return new
 
 
 def direction(lp: LayerPlan, acc, xp):

@@ -123,8 +123,11 @@ def surrogate_float(v, vth: float, width: float, xp):
     the fixed-point surrogate's units (its limit without rounding). ``width`` is a power of two
     (:func:`surrogate_width_shift`), so it is computed as ``max(0, 2**PSI_BITS - |v - vth| *
     (2**PSI_BITS / width))``: scalings by powers of two commute with rounding, the same numbers
-    in one pass fewer."""
-    return xp.maximum(2**PSI_BITS - xp.abs(v - vth) * (2**PSI_BITS / width), 0.0)
+    in one pass fewer (and in place on its own temporaries)."""
+    psi = xp.abs(v - vth)
+    psi *= -(2**PSI_BITS / width)
+    psi += 2**PSI_BITS
+    return xp.maximum(psi, 0.0)
 
 
 def surrogate_fixed(v, vth_scaled: int, width_shift: int, xp):
