@@ -53,18 +53,18 @@ def dense_float(weights, s_in, graded: bool, xp=None):
 
 
 def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | None = None, xp=None,
-                bound: int | None = None):
+                bound: int | None = None, chunks: int = 1):
     """``PyDenseModelBitAcc`` with already quantized weights (:func:`fixed_point.quantize_weights`).
 
     The int32 accumulator wraps modulo ``2**32``; the result is shifted by ``weight_exp``
     (left, or an arithmetic right shift that floors) in int32, as Lava does. ``matmul``: the
     exact product's dtype when a static bound is known (:func:`fixed_point.exact_int_matmul`);
     ``bound``: a static bound on ``|W s|``, below which the wraps provably change nothing and
-    are skipped.
+    are skipped; ``chunks``: the product's slices (:func:`fixed_point.exact_product`).
     """
     xp = xp or namespace(weights_q, s_in)
     s = s_in if graded else (s_in != 0)
-    acc = fp.exact_int_matmul(s, weights_q.T, matmul, xp)
+    acc = fp.exact_int_matmul(s, weights_q.T, matmul, xp, chunks=chunks)
     if bound is not None and bound << max(weight_exp, 0) < 2 ** (fp.MESSAGE_BITS - 1):
         return fp.shift_by_exponent(acc, weight_exp, xp)
     acc = fp.wrap(acc, fp.MESSAGE_BITS, xp)

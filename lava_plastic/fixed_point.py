@@ -197,14 +197,32 @@ def matmul_dtype(bound: float) -> str:
     return "int64"
 
 
-def exact_int_matmul(a, b, dtype: str | None = None, xp=None, result: str = "int64"):
+MAX_FLOAT32_CHUNKS = 4
+"""Up to this many float32 products beat one float64 product (float32 runs at twice the rate)."""
+
+
+def exact_product(term_bound: int, inner: int) -> tuple[str, int]:
+    """The cheapest exact product of integer matrices whose terms ``|a_ij b_jk|`` stay below
+    ``term_bound``, with ``inner`` terms per sum: ``(dtype, chunks)``, the product split into
+    ``chunks`` slices of the inner axis, each of whose sums float32 holds exactly, when at most
+    :data:`MAX_FLOAT32_CHUNKS` suffice; else one product of :func:`matmul_dtype`."""
+    for chunks in range(1, MAX_FLOAT32_CHUNKS + 1):
+        if -(-inner // chunks) * term_bound < 2**24:
+            return "float32", chunks
+    return matmul_dtype(term_bound * inner), 1
+
+
+def exact_int_matmul(a, b, dtype: str | None = None, xp=None, result: str = "int64",
+                     chunks: int = 1):
     """``a @ b`` for integer-valued arrays, exactly, as int64 (or the integer type ``result``
     when the caller knows the products fit it).
 
     Uses a BLAS float product when every partial sum is an integer that the float type holds
     exactly (:func:`matmul_dtype`), else an int64 product. ``dtype`` names the product type
     when the caller knows a static bound (no data-dependent look at ``a`` and ``b``, which on a
-    GPU would be a device sync); by default it is chosen from the data.
+    GPU would be a device sync); by default it is chosen from the data. ``chunks``: the number
+    of equal slices of the inner axis multiplied separately and summed in int64
+    (:func:`exact_product`).
     """
     xp = xp or namespace(a, b)
     if dtype is None:
@@ -213,5 +231,11 @@ def exact_int_matmul(a, b, dtype: str | None = None, xp=None, result: str = "int
         bmax = float(xp.max(xp.abs(b))) if b.size else 0.0
         dtype = matmul_dtype(amax * bmax * inner)
     kind = getattr(xp, dtype)
-    product = xp.astype(a, kind, copy=False) @ xp.astype(b, kind, copy=False)
-    return xp.astype(product, getattr(xp, result))
+    a, b = xp.astype(a, kind, copy=False), xp.astype(b, kind, copy=False)
+    if chunks == 1:
+        return xp.astype(a @ b, getattr(xp, result))
+    width = -(-a.shape[-1] // chunks)
+    total = xp.astype(a[..., :width] @ b[:width], xp.int64)
+    for start in range(width, a.shape[-1], width):
+        total += xp.astype(a[..., start : start + width] @ b[start : start + width], xp.int64)
+    return xp.astype(total, getattr(xp, result), copy=False)

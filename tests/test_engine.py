@@ -63,6 +63,25 @@ def test_exact_int_matmul_all_paths():
         np.testing.assert_array_equal(fp.exact_int_matmul(a, b), a @ b)
 
 
+def test_chunked_float32_product_is_exact_where_one_float32_product_is_not():
+    """The first layer's forward product (8-bit weights, payload up to 256, 784 inputs) needs
+    25 bits: two float32 products of 392 inputs each are exact, one is not."""
+    assert fp.exact_product(128 * 256, 784) == ("float32", 2)
+    assert fp.exact_product(128, 500) == ("float32", 1)
+    assert fp.exact_product(2**20, 2**10) == ("float64", 1)
+    a = np.full((2, 784), 255)
+    b = np.full((784, 3), 127)
+    b[5, 0] = 126  # an odd sum above 2**24: float32 cannot hold it
+    b[:, 2] = -128
+    rng = np.random.default_rng(3)
+    a[1] = rng.integers(0, 257, size=784)
+    exact = a @ b
+    assert exact[0, 0] % 2 == 1 and exact[0, 0] > 2**24
+    np.testing.assert_array_equal(fp.exact_int_matmul(a, b, "float32", chunks=2), exact)
+    np.testing.assert_array_equal(fp.exact_int_matmul(a, b, "float32", chunks=3), exact)
+    assert fp.exact_int_matmul(a, b, "float32")[0, 0] != exact[0, 0]
+
+
 def test_batch_rows_are_independent():
     rng = np.random.default_rng(2)
     net = random_network(rng, (5, 6, 3), "fixed")

@@ -164,8 +164,7 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool,
         y_star = xp.astype(y_star, weights[0].dtype)
     batch = payload.shape[0]
     neurons = [rest(lp, batch, xp, device(payload), weights[0].dtype) for lp in layers]
-    deltas = [[] for _ in layers]
-    pres = [[] for _ in layers]
+    later_accs = [None] * (n_layers - 1)
     layer_in = [None] * n_layers
     sent = {"label": y_star, "output": xp.zeros_like(y_star)}
     projected, mods = None, None
@@ -192,14 +191,16 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool,
             neurons[k], spikes, delta, signal = neuron_step(lp, feedback, neurons[k], a_in, mods[k],
                                                             t, xp, u_first if k == 0 else None)
             if learn and t >= lp.first_valid:
-                if k:
-                    deltas[k].append(delta)
-                    pres[k].append(layer_in[k])
-                else:
-                    if first_sum is None:
-                        first_sum = delta  # a fresh array, summed into in place
+                if k:  # summed step by step: thin (n_out, rows) products run slowly in BLAS
+                    step_acc = synapse.accumulate(lp, delta, layer_in[k], xp)
+                    if later_accs[k - 1] is None:
+                        later_accs[k - 1] = step_acc  # a fresh array, summed into in place
                     else:
-                        first_sum += delta
+                        later_accs[k - 1] += step_acc
+                elif first_sum is None:
+                    first_sum = delta  # a fresh array, summed into in place
+                else:
+                    first_sum += delta
             layer_in[k] = s
             s = spikes
         if signal is not None:
@@ -207,33 +208,27 @@ def run_batch(plan: Plan, state: TrainState, payload, y_star, learn: bool,
     counts = xp.astype(neurons[-1].count, xp.int64)
     if not learn:
         return counts, None
-    factors = [(first_sum, payload)] + [(xp.concat(deltas[k]), xp.concat(pres[k]))
-                                        for k in range(1, n_layers)]
-    return counts, accumulators(plan, factors, xp, parallel)
+    return counts, accumulators(plan, (first_sum, payload), later_accs, xp, parallel)
 
 
-def accumulators(plan: Plan, factors, xp, parallel: DataParallel | None = None) -> tuple:
-    """Each layer's accumulator ``sum_rows delta^T pre`` from its factors ``(delta, pre)``.
+def accumulators(plan: Plan, first_factors, later_accs, xp,
+                 parallel: DataParallel | None = None) -> tuple:
+    """Each layer's accumulator ``sum_rows delta^T pre``: the first layer's from its factors
+    ``(delta, pre)`` (one row per sample: the third factors summed over the steps, and the
+    payload), the later layers' as summed step by step.
 
-    Across ranks, a layer whose factors are smaller than its accumulator (the first layer: one
-    row per sample, from the summed third factors) gathers the factor rows of every rank in
-    batch order and multiplies them, which gives the single-process numbers exactly, in float
-    too; the other layers' accumulators are summed across ranks."""
-    accs, summed = [], []
-    for k, (lp, (delta, pre)) in enumerate(zip(plan.layers, factors)):
-        rows_per_sample = 1 if k == 0 else plan.net.n_steps - lp.first_valid
-        n_out, n_in = delta.shape[1], pre.shape[1]
-        # decided from the plan alone, so that every rank takes the same branch
-        factor_size = plan.batch_size * rows_per_sample * (n_out + n_in)
-        gather = parallel is not None and factor_size < n_out * n_in
-        if gather:
-            delta, pre = parallel.gather_rows([delta, xp.astype(pre, delta.dtype, copy=False)],
-                                              rows_per_sample)
-        accs.append(synapse.accumulate(lp, delta, pre, xp))
-        if not gather:
-            summed.append(accs[-1])
+    Across ranks, when the first layer's factors are smaller than its accumulator, the factor
+    rows of every rank are gathered in batch order and multiplied, which gives the
+    single-process numbers exactly, in float too; the other accumulators are summed across
+    ranks."""
+    lp, (delta, pre) = plan.layers[0], first_factors
+    # decided from the plan alone, so that every rank takes the same branch
+    gather = parallel is not None and plan.batch_size * (lp.n_out + lp.n_in) < lp.n_out * lp.n_in
+    if gather:
+        delta, pre = parallel.gather_rows([delta, xp.astype(pre, delta.dtype, copy=False)], 1)
+    accs = [synapse.accumulate(lp, delta, pre, xp)] + list(later_accs)
     if parallel is not None:
-        parallel.sum(summed)
+        parallel.sum(accs[1:] if gather else accs)
     return tuple(accs)
 
 

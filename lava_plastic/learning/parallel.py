@@ -2,10 +2,10 @@
 
 Every rank holds the whole network and the same weights. A minibatch is split into one
 contiguous share per rank; each rank runs :func:`~lava_plastic.learning.engine.run_batch` on its
-share, and :func:`~lava_plastic.learning.engine.accumulators` combines the ranks' work: a layer
-whose factors are smaller than its accumulator (the first layer) gathers every rank's factor
-rows in batch order (:meth:`DataParallel.gather_rows`) and multiplies them, the others sum their
-accumulators (:meth:`DataParallel.sum`, ``all_reduce``). Every rank then writes the same update.
+share, and :func:`~lava_plastic.learning.engine.accumulators` combines the ranks' work: the
+first layer, when its factors (one row per sample) are smaller than its accumulator, gathers
+every rank's factor rows in batch order (:meth:`DataParallel.gather_rows`) and multiplies them;
+the other accumulators are summed (:meth:`DataParallel.sum`, ``all_reduce``). Every rank then writes the same update.
 The accumulators of the on-chip rule are exact integers in fixed point, so the weights are
 bit-identical to one process training the same global batch; in float the cross-rank sums add
 in another order (well within the float parity tolerance).

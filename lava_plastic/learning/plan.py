@@ -27,7 +27,8 @@ class LayerPlan:
     previous input) pair is learnt: 1, since the first step's input belongs to the previous
     sample and the modulatory signals arrive one step late. ``acc_matmul`` and
     ``forward_matmul``: dtypes in which the integer products are exact (static bounds,
-    :func:`lava_plastic.fixed_point.matmul_dtype`). ``forward_bound`` bounds ``|W x|`` and
+    :func:`lava_plastic.fixed_point.matmul_dtype`), the forward product in ``forward_chunks``
+    slices of its inputs (:func:`lava_plastic.fixed_point.exact_product`). ``forward_bound`` bounds ``|W x|`` and
     ``a_bound`` the synaptic input after the exponent, so fixed-point wraps that provably change
     nothing are skipped.
     """
@@ -49,6 +50,7 @@ class LayerPlan:
     first_valid: int
     acc_matmul: str
     forward_matmul: str
+    forward_chunks: int
     forward_bound: int
     a_bound: int
 
@@ -112,7 +114,9 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
             raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
                              f"saturate the {ACC_BITS}-bit update accumulator; use a smaller "
                              f"batch or fewer steps")
-        forward_bound = (PLASTIC_WEIGHT_MAX + 1) * max_in * net.sizes[k]
+        term_bound = (PLASTIC_WEIGHT_MAX + 1) * max_in
+        forward_bound = term_bound * net.sizes[k]
+        forward_matmul, forward_chunks = fp.exact_product(term_bound, net.sizes[k])
         exp = net.weight_exp(k)
         common = dict(k=k, n_in=net.sizes[k], n_out=net.sizes[k + 1], fixed=net.fixed,
                       output=k == net.n_layers - 1, graded_in=graded, n_steps=net.n_steps,
@@ -120,7 +124,8 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       lr_shift=shift,
                       seed=rule.seed, first_valid=1,
                       acc_matmul=fp.matmul_dtype(acc_bound),
-                      forward_matmul=fp.matmul_dtype(forward_bound), forward_bound=forward_bound,
+                      forward_matmul=forward_matmul, forward_chunks=forward_chunks,
+                      forward_bound=forward_bound,
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)
         if net.fixed:
             layers.append(LayerPlan(**common, du=net.du, dv=net.dv, vth=net.vth_scaled,

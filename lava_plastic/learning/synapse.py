@@ -24,7 +24,7 @@ def forward(lp: LayerPlan, weights, s_in, xp):
     the layer's exponent (Lava's Dense arithmetic in fixed point; exactly in float)."""
     if lp.fixed:
         return dense_fixed(weights, s_in, lp.weight_exp, lp.graded_in, lp.forward_matmul, xp,
-                           lp.forward_bound)
+                           lp.forward_bound, lp.forward_chunks)
     a = dense_float(weights, s_in, lp.graded_in, xp)
     return a if lp.weight_exp == 0 else a * 2.0**lp.weight_exp
 
