@@ -48,7 +48,7 @@ def dense_float(weights, s_in, graded: bool, xp=None):
     of the inputs that spiked. ``s_in`` is ``(batch, n_in)``; returns ``(batch, n_out)`` in
     the weights' dtype."""
     xp = xp or namespace(weights, s_in)
-    s = s_in if graded else (s_in != 0)
+    s = s_in if graded or s_in.dtype == xp.bool else (s_in != 0)
     return xp.astype(s, weights.dtype, copy=False) @ weights.T
 
 
@@ -63,7 +63,7 @@ def dense_fixed(weights_q, s_in, weight_exp: int, graded: bool, matmul: str | No
     are skipped; ``chunks``: the product's slices (:func:`fixed_point.exact_product`).
     """
     xp = xp or namespace(weights_q, s_in)
-    s = s_in if graded else (s_in != 0)
+    s = s_in if graded or s_in.dtype == xp.bool else (s_in != 0)
     acc = fp.exact_int_matmul(s, weights_q.T, matmul, xp, chunks=chunks)
     if bound is not None and bound << max(weight_exp, 0) < 2 ** (fp.MESSAGE_BITS - 1):
         return fp.shift_by_exponent(acc, weight_exp, xp)

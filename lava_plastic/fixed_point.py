@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_plastic.xp import int64, like, namespace
+from lava_plastic.xp import int64, integer, like, namespace
 
 UV_BITS = 24
 """Width of the LIF current ``u`` and voltage ``v`` registers."""
@@ -90,8 +90,8 @@ def wrap_once(x, bits: int = UV_BITS, xp=None, bound: int | None = None):
 
 def saturate(x, bits: int, xp=None):
     """Clamp ``x`` to the symmetric range ``[-(2**(bits-1) - 1), 2**(bits-1) - 1]`` (the LIF
-    voltage register saturates instead of wrapping)."""
-    x = int64(x, xp)
+    voltage register saturates instead of wrapping). int32 input stays int32."""
+    x = integer(x, xp)
     xp = xp or namespace(x)
     limit = (1 << (bits - 1)) - 1
     return xp.minimum(xp.maximum(x, -limit), limit)
@@ -99,8 +99,9 @@ def saturate(x, bits: int, xp=None):
 
 def clip_signed(x, bits: int, xp=None):
     """Clamp ``x`` to the two's-complement range ``[-2**(bits-1), 2**(bits-1) - 1]`` of a
-    saturating signed register (plastic weights, modulatory inputs)."""
-    x = int64(x, xp)
+    saturating signed register (plastic weights, modulatory inputs). int32 input stays int32
+    (for ``bits <= 32``)."""
+    x = integer(x, xp)
     xp = xp or namespace(x)
     half = 1 << (bits - 1)
     return xp.minimum(xp.maximum(x, -half), half - 1)
@@ -133,16 +134,17 @@ def shift_by_exponent(x, exponent, xp=None):
 def decay(x, d, offset: int = 0, xp=None):
     """One leak step of a 24-bit state: ``x * (4096 - (d + offset))``, shifted right by 12
     toward zero. ``offset`` is 1 for the current (``du = 4095`` empties it) and 0 for the
-    voltage, Loihi's ds/dm offset registers. ``d`` is a Python int or an integer array."""
-    x = int64(x, xp)
+    voltage, Loihi's ds/dm offset registers. ``d`` is a Python int or an integer array. At the
+    two ends an int32 register stays int32; otherwise the product is formed in int64."""
     if isinstance(d, (int, np.integer)):
         factor = DECAY_UNITY - (int(d) + offset)
         # The two ends, exactly and without arithmetic: no memory (du = 4095) and no leak (dv = 0).
         if factor == 0:
-            return x * 0
+            return integer(x, xp) * 0
         if factor == DECAY_UNITY:
-            return x
-    else:
+            return integer(x, xp)
+    x = int64(x, xp)
+    if not isinstance(d, (int, np.integer)):
         factor = DECAY_UNITY - (int64(d, xp) + offset)
     return shift_right_toward_zero(x * factor, DECAY_BITS, xp)
 

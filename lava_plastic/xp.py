@@ -36,6 +36,15 @@ def int64(x, xp=None):
     return xp.astype(x, xp.int64, copy=False)
 
 
+def integer(x, xp=None):
+    """``x`` as an integer array of its namespace: int32 and int64 arrays as they are (no
+    copy), anything else as int64 (:func:`int64`). For arithmetic that cannot leave the range
+    of its input's type (clamps), so that int32 registers stay int32."""
+    if hasattr(x, "dtype") and x.dtype == (xp or namespace(x)).int32:
+        return x
+    return int64(x, xp)
+
+
 def to_numpy(x) -> np.ndarray:
     """A numpy copy of ``x`` (from any namespace and device), for validation, files and plots."""
     if isinstance(x, np.ndarray):

@@ -56,11 +56,14 @@ def rounding_noise(lp: LayerPlan, update: int, part: slice, xp, device=None):
 
 def write(lp: LayerPlan, weights, acc, update: int, xp):
     """The weights after writing the accumulated update ``acc`` (update number ``update`` of
-    the layer): float ``W + acc * 2**-lr_shift``; fixed point ``(acc + noise) >> lr_shift``
-    (stochastic rounding, in the 32-bit register: the plan keeps the sum in range) added and
-    saturated to signed 8 bits, block by block on a CPU (:func:`lava_plastic.xp.blocks`)."""
+    the layer): float ``W + acc * 2**-lr_shift`` (in place of ``acc``, which is consumed);
+    fixed point ``(acc + noise) >> lr_shift`` (stochastic rounding, in the 32-bit register: the
+    plan keeps the sum in range) added and saturated to signed 8 bits, block by block on a CPU
+    (:func:`lava_plastic.xp.blocks`)."""
     if not lp.fixed:
-        return weights + acc * 2.0**-lp.lr_shift
+        acc *= 2.0**-lp.lr_shift
+        acc += weights
+        return acc
     new = xp.empty_like(weights)
     flat_weights, flat_acc, flat_new = (xp.reshape(a, (-1,)) for a in (weights, acc, new))
     for part in blocks(flat_new.shape[0], new):
