@@ -129,7 +129,7 @@ def time_bptt(x, y, template) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--max-train", type=int, default=6400)
+    parser.add_argument("--max-train", type=int, default=19200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu (numpy), torch-cpu, cuda or cuda:N")
     parser.add_argument("--rules", nargs="+", default=sorted(RULES), choices=sorted(RULES))

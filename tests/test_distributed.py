@@ -51,7 +51,7 @@ def test_two_ranks_equal_one_process(two_ranks, device, case):
         for k, w in enumerate(weights):
             got = rank[f"{name}/w{k}"]
             if case[1] == "fixed":
-                assert got.dtype == np.int64
+                assert got.dtype == np.int32
                 np.testing.assert_array_equal(got, w, err_msg=f"layer {k}")
             else:
                 np.testing.assert_allclose(got, w, rtol=1e-9, atol=1e-9, err_msg=f"layer {k}")

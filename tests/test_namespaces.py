@@ -54,7 +54,7 @@ def test_engine_on_torch_equals_numpy(rule_name, precision):
     assert seen_np.sum() > 0
     for k, (a, b) in enumerate(zip(w_t, w_np)):
         if precision == "fixed":
-            assert a.dtype == np.int64
+            assert a.dtype == np.int32
             np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
         else:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9, err_msg=f"layer {k}")

@@ -103,9 +103,9 @@ def encode_input(net: PlasticNetwork, x) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class TrainState:
-    """What training changes and carries: the weights (any namespace), the hidden layers'
-    feedback matrices (modulation units), the optimiser state and the number of writes so far
-    (which keys the fixed-point stochastic rounding)."""
+    """What training changes and carries: the weights (any namespace; int32 in fixed point),
+    the hidden layers' feedback matrices (modulation units), the optimiser state and the number
+    of writes so far (which keys the fixed-point stochastic rounding)."""
 
     weights: tuple
     feedback: tuple
@@ -132,7 +132,9 @@ def init_state(plan: Plan, weights=None, bs=None, optimizer=None, template=None,
     weights = init_weights(plan.net, plan.rule.seed) if weights is None else tuple(weights)
     check_weights(plan.net, weights)
     feedback = init_feedback(plan, bs)
-    if not plan.net.fixed:
+    if plan.net.fixed:  # 8-bit registers: int32 passes run at twice int64's rate or more
+        weights = tuple(to_numpy(w).astype(np.int32) for w in weights)
+    else:
         weights = tuple(to_numpy(w).astype(dtype) for w in weights)
         feedback = tuple(b.astype(dtype) for b in feedback)
     if template is not None:

@@ -42,7 +42,7 @@ def modulation(lp: LayerPlan, mod, xp):
     ``MOD_BITS`` in fixed point (DFA's ``B^T e`` can exceed them; DRTP's ``B^T y*`` is one
     8-bit row of ``B``). Float: unchanged."""
     if lp.fixed and not lp.output:
-        return xp.astype(fp.clip_signed(mod, MOD_BITS, xp), xp.int32)
+        return xp.astype(fp.clip_signed(mod, MOD_BITS, xp), xp.int32, copy=False)
     return mod
 
 

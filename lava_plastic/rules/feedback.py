@@ -57,9 +57,9 @@ def projection_weights(bs, n_classes: int, hidden_sizes, fixed: bool) -> tuple[n
 
 def project(vector, b, fixed: bool, xp):
     """``B_k^T v`` for each row: ``(batch, C) @ (C, n_k) -> (batch, n_k)``; exact integers in
-    fixed point (|v| <= 1 and 8-bit B keep every sum far below 2**24)."""
+    fixed point, int32 (|v| <= 1 and 8-bit B keep every sum far below 2**24)."""
     if fixed:
-        return fp.exact_int_matmul(vector, b, "float32", xp)
+        return fp.exact_int_matmul(vector, b, "float32", xp, result="int32")
     return vector @ b
 
 
