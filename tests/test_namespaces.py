@@ -146,6 +146,34 @@ def test_adam_blocks_equal_whole_arrays_and_the_textbook_formula(monkeypatch, li
         np.testing.assert_allclose(step, expected, rtol=rtol, atol=atol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adam_flushes_moments_before_they_turn_subnormal(monkeypatch, dtype):
+    """Directions that are non-zero for a few steps and then zero let the moments decay; the
+    flush keeps them out of the subnormal range (where they land without it), and the weights
+    stay within 1e-9 lr of the unflushed ones."""
+    from lava_plastic import optim
+
+    tiny = np.finfo(dtype).tiny
+    steps = 1500 if dtype == "float32" else 7000
+    rng = np.random.default_rng(0)
+    first = [rng.standard_normal(300).astype(dtype) * 1e-3 for _ in range(3)]
+    results = []
+    for flush_every in (optim.FLUSH_EVERY, 10**9):
+        monkeypatch.setattr(optim, "FLUSH_EVERY", flush_every)
+        adam = optim.Adam(1e-3)
+        params = [np.zeros(300, dtype)]
+        state = adam.init(params)
+        subnormal = 0
+        for t in range(steps):
+            d = first[t] if t < 3 else np.zeros(300, dtype)
+            state = adam.step_into(params, [d], state)
+            subnormal += sum(int(np.sum((a != 0) & (np.abs(a) < tiny))) for a in state[1] + state[2])
+        results.append((params[0], subnormal))
+    (flushed, none), (plain, some) = results
+    assert none == 0 and some > 0
+    np.testing.assert_allclose(flushed, plain, rtol=0, atol=1e-9 * 1e-3)
+
+
 def test_fixed_point_helpers_on_torch_equal_numpy():
     rng = np.random.default_rng(0)
     x = rng.integers(-2**40, 2**40, size=1000)
