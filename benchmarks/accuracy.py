@@ -5,6 +5,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/accuracy.py mnist-lif-augment --data-dir ../shared/data
     .venv/bin/python benchmarks/accuracy.py mnist-tanh --data-dir ../shared/data
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/accuracy.py mnist-lif-dfa --data-dir ../shared/data --seed 1
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/accuracy.py mnist-lif-dtype --data-dir ../shared/data
 
 Each run goes through :func:`lava_plastic.train.run` (the ``lava-plastic train`` code path). The
 script prints a table and writes ``benchmarks/results/accuracy_<preset>[_seed<S>].json`` with every
@@ -38,6 +39,10 @@ PRESETS = {
         dict(MNIST_LIF, precision="fixed", augment_shift=1, batch_size=64, epochs=15),
     ],
     "mnist-tanh": [dict(TANH)],
+    # the float32 training option against float64, three seeds each
+    "mnist-lif-dtype": [dict(MNIST_LIF, precision="float", batch_size=64, epochs=4, seed=seed,
+                             dtype=dtype)
+                        for dtype in ("float64", "float32") for seed in (0, 1, 2)],
     "digits-rules": [dict(DIGITS, rule=rule, backend="engine", precision=precision)
                      for rule in ("dfa", "sdfa") for precision in ("float", "fixed")],
     "mnist-lif-dfa": [dict(MNIST_LIF, rule=rule, precision=precision, augment_shift=1, batch_size=32,
@@ -69,16 +74,16 @@ def main():
             spec = dict(spec, seed=args.seed)
         config = TrainConfig(data_dir=args.data_dir, progress=False, **spec)
         print(f"== {config.rule} {config.model} {config.hidden} on {config.dataset}, {config.backend}, "
-              f"{config.precision}, {config.epochs} epochs, lr {config.lr:g}, "
+              f"{config.precision} ({config.dtype}), seed {config.seed}, {config.epochs} epochs, lr {config.lr:g}, "
               f"{config.optimizer}, batch {config.batch_size}, augment shift {config.augment_shift}",
               flush=True)
         runs.append(run(config, log=lambda line: print("   " + line, flush=True)))
-    print(f"\n{'rule':5s} {'model':6s} {'backend':7s} {'precision':9s} {'epochs':>6s} "
-          f"{'test acc':>9s} {'best':>7s} {'s/epoch':>8s}")
+    print(f"\n{'rule':5s} {'model':6s} {'backend':7s} {'precision':9s} {'dtype':7s} {'seed':>4s} "
+          f"{'epochs':>6s} {'test acc':>9s} {'best':>7s} {'s/epoch':>8s}")
     for r in runs:
         print(f"{r['rule']:5s} {r['model']:6s} {r['backend']:7s} {r['precision']:9s} "
-              f"{r['epochs']:6d} {r['test_accuracy']:9.4f} {r['best_test_accuracy']:7.4f} "
-              f"{r['seconds_per_epoch']:8.1f}")
+              f"{r['dtype']:7s} {r['seed']:4d} {r['epochs']:6d} {r['test_accuracy']:9.4f} "
+              f"{r['best_test_accuracy']:7.4f} {r['seconds_per_epoch']:8.1f}")
     suffix = "".join(f"_{name}{value}" for name, value in
                      (("seed", args.seed), ("", args.precision), ("", args.rule)) if value is not None)
     write_results(f"accuracy_{args.preset}{suffix}", runs)

@@ -6,9 +6,11 @@ point, beside backprop-through-time of the same spiking network in torch, on one
 
 Network: 784-500-10 LIF (the engine's neurons: du = 4095, dv = 0, threshold 1 in float
 units), T = 16 steps of direct coding, batch 64, the training set's first
-``--max-train`` samples, timed as seconds per full epoch (60,000 samples, scaled). The
-configurations run interleaved, round robin, ``--repeats`` times (the machines are shared and
-noisy); the table gives the median.
+``--max-train`` samples (19,200 by default: 300 batches, so the first batches' warm-up weighs
+little), timed as seconds per full epoch (60,000 samples, scaled). The configurations run
+interleaved, round robin, ``--repeats`` times (the machines are shared and noisy); the table
+gives the median, and the ratios the targets name (BPTT over float32, fixed over float64) are
+paired within each round.
 
 BPTT: the same network in torch (float32, the same thread count): layer 1's input current
 computed once per sample as the engine does, 16 steps of LIF dynamics with the engine's
@@ -17,8 +19,8 @@ through all steps, an SGD step.
 
 FLOPs count the matrix products (2 per multiply-add): the engine computes the first layer's
 current once per sample and multiplies its summed third factors once; the output layer every
-step. The fraction of peak divides by the float32 (float64 for fixed point, whose exact products
-run in float64) GEMM rate measured in the same run. Writes ``benchmarks/results/speed.json``,
+step. The fraction of peak divides by the float32 (float64 for fixed point, whose largest exact
+product, the first layer's update, runs in float64) GEMM rate measured in the same run. Writes ``benchmarks/results/speed.json``,
 ``speed.md`` and ``speed.png``.
 """
 from __future__ import annotations
@@ -164,13 +166,27 @@ def main():
     results = dict(device=args.device, threads=os.environ.get("OMP_NUM_THREADS"),
                    max_train=args.max_train, repeats=args.repeats, batch=BATCH, steps=STEPS,
                    gemm_gflop_per_s=peaks, rows=rows)
-    write_results("speed", results)
     lines = [f"| configuration | s/epoch (median of {args.repeats}) | GFLOP | GFLOP/s | of GEMM peak |",
              "|---|---|---|---|---|"]
     lines += [f"| {r['config']} | {r['seconds_per_epoch']:.2f} | {r['gflop']:.1f} | "
               f"{r['gflop_per_s']:.1f} | {100 * r['fraction_of_peak']:.1f}% |" for r in rows]
     lines.append(f"\nGEMM peak: float32 {peaks['float32']:.0f}, float64 {peaks['float64']:.0f} "
                  f"GFLOP/s; device {args.device}, OMP_NUM_THREADS={results['threads']}")
+    # Paired ratios: the configurations of one round ran back to back.
+    bptt = np.array(seconds["bptt float32 (torch)"])
+    lines += ["", "| rule | BPTT / float32 (paired, median [min, max]) | fixed / float64 |",
+              "|---|---|---|"]
+    ratios = {}
+    for r in args.rules:
+        over_bptt = bptt / np.array(seconds[f"{r} float32"])
+        fixed_over_float = np.array(seconds[f"{r} fixed"]) / np.array(seconds[f"{r} float64"])
+        ratios[r] = dict(bptt_over_float32=over_bptt.tolist(),
+                         fixed_over_float64=fixed_over_float.tolist())
+        lines.append(f"| {r} | {np.median(over_bptt):.2f}x [{over_bptt.min():.2f}, "
+                     f"{over_bptt.max():.2f}] | {np.median(fixed_over_float):.2f}x "
+                     f"[{fixed_over_float.min():.2f}, {fixed_over_float.max():.2f}] |")
+    results["paired_ratios"] = ratios
+    write_results("speed", results)
     (RESULTS / "speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     import matplotlib
