@@ -10,13 +10,29 @@ bijection of 32-bit integers with low bias), computed in int32, whose multiplica
 torch both wrap modulo ``2**32`` (two's complement); the right shifts are made logical by
 masking off the sign bits they copy in. int32 halves the memory traffic of int64, which is what
 this costs: one draw per weight and write.
+
+Perturbations (OPZO's ``z``, node perturbation's ``xi``) are integers in units of
+``2**-NOISE_BITS``, and their float value is exactly that integer times ``2**-NOISE_BITS``: a
+fixed-point model and a float model draw the same numbers, with no libm call on any backend.
+Gaussian values come from an inverse-CDF table indexed by 16 bits of the hash.
 """
 from __future__ import annotations
 
+import statistics
+
+import numpy as np
+
+from lava_plastic.xp import like
 
 MASK32 = 0xFFFFFFFF
 STREAM_ROUNDING = 1
 """Key stream of the fixed-point stochastic rounding of weight updates."""
+STREAM_PERTURBATION = 2
+"""Key stream of the perturbations injected into neurons (OPZO, node perturbation)."""
+NOISE_BITS = 12
+"""Fraction bits of a perturbation value: 1.0 is ``2**12``."""
+TABLE_BITS = 16
+"""Hash bits indexing the Gaussian inverse-CDF table."""
 
 
 def _int32(value: int) -> int:
@@ -92,3 +108,47 @@ def uniform_bits(key: tuple[int, ...], shape, n_bits: int, xp, device=None, star
         high = xp.astype(_bits32(key + (1,), start, size, xp, device), xp.int64) & MASK32
         bits = (high << (n_bits - 32)) | (low >> (64 - n_bits)) if n_bits > 32 else low
     return xp.reshape(bits, tuple(shape))
+
+
+def _gaussian_table() -> np.ndarray:
+    """The standard normal's quantiles at the ``2**TABLE_BITS`` cell midpoints
+    ``(i + 1/2) / 2**TABLE_BITS``, rounded to ``NOISE_BITS`` fraction bits (int32). The lower
+    half mirrors the upper, so the table is exactly symmetric and its mean exactly 0; its
+    extremes are +-4.32, its variance 0.99998 (the cells' midpoints stand for their quantile
+    ranges)."""
+    half = 1 << (TABLE_BITS - 1)
+    normal = statistics.NormalDist()
+    upper = np.array([round(normal.inv_cdf((half + i + 0.5) / (2 * half)) * 2**NOISE_BITS)
+                      for i in range(half)], dtype=np.int32)
+    return np.concatenate([-upper[::-1], upper])
+
+
+GAUSSIAN_TABLE = _gaussian_table()
+"""Standard normal samples in units of ``2**-NOISE_BITS`` by table index
+(:func:`_gaussian_table`); a constant."""
+
+DISTRIBUTIONS = ("gaussian", "rademacher")
+"""The perturbation distributions :func:`perturbation` draws."""
+
+
+def perturbation(key: tuple[int, ...], shape, distribution: str, xp, device=None,
+                 start: int = 0):
+    """int32 perturbation values of ``shape`` in units of ``2**-NOISE_BITS`` (their float
+    value is exactly the integer times ``2**-NOISE_BITS``), independent, zero-mean and of unit
+    variance (the Gaussian table's: 0.99998), a pure function of ``key`` and each element's
+    flat position plus ``start``, like :func:`uniform_bits`:
+
+    * ``gaussian``: ``GAUSSIAN_TABLE`` at the hash's top ``TABLE_BITS`` bits;
+    * ``rademacher``: ``+-2**NOISE_BITS`` by the hash's top bit.
+    """
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"unknown perturbation distribution {distribution!r}; choose from "
+                         f"{', '.join(DISTRIBUTIONS)}")
+    if distribution == "rademacher":
+        bits = uniform_bits(key, shape, 1, xp, device, start)
+        bits *= -(2 << NOISE_BITS)
+        bits += 1 << NOISE_BITS  # 0 -> +1, 1 -> -1
+        return bits
+    index = uniform_bits(key, shape, TABLE_BITS, xp, device, start)
+    table = like(index, GAUSSIAN_TABLE)
+    return xp.reshape(xp.take(table, xp.reshape(index, (-1,))), tuple(shape))

@@ -79,3 +79,56 @@ def test_a_draw_block_by_block_equals_one_draw():
     np.testing.assert_array_equal(uniform_bits((3, 1), (20,), 40, NP, start=30), wide[30:])
     with pytest.raises(ValueError, match="positions must lie in"):
         uniform_bits((0,), (10,), 8, NP, start=2**31 - 5)
+
+
+def test_gaussian_table_is_a_symmetric_standard_normal():
+    from statistics import NormalDist
+
+    from lava_plastic.noise import GAUSSIAN_TABLE, NOISE_BITS
+
+    table = GAUSSIAN_TABLE.astype(np.float64) / 2**NOISE_BITS
+    assert GAUSSIAN_TABLE.dtype == np.int32 and len(table) == 2**16
+    np.testing.assert_array_equal(GAUSSIAN_TABLE, -GAUSSIAN_TABLE[::-1])
+    assert np.all(np.diff(table) >= 0) and GAUSSIAN_TABLE.sum() == 0
+    assert abs(table.var() - 1) < 5e-5
+    assert table.max() == pytest.approx(NormalDist().inv_cdf(1 - 0.5 / 2**16), abs=2**-NOISE_BITS)
+
+
+@pytest.mark.parametrize("distribution", ["gaussian", "rademacher"])
+def test_perturbations_are_keyed_zero_mean_unit_variance(distribution):
+    from statistics import NormalDist
+
+    from lava_plastic.noise import NOISE_BITS, perturbation
+
+    z = perturbation((4, 2, 0, 7), (500, 400), distribution, NP)
+    assert z.dtype == np.int32 and z.shape == (500, 400)
+    values = z.astype(np.float64) / 2**NOISE_BITS
+    assert abs(values.mean()) < 5 / np.sqrt(z.size)  # 5 standard errors
+    assert abs(values.var() - 1) < 0.01
+    assert abs(np.corrcoef(values.ravel()[:-1], values.ravel()[1:])[0, 1]) < 0.01
+    other = perturbation((4, 2, 0, 8), (500, 400), distribution, NP).astype(np.float64)
+    assert abs(np.corrcoef(values.ravel(), other.ravel())[0, 1]) < 0.01
+    if distribution == "rademacher":
+        assert set(np.unique(z)) == {-(2**NOISE_BITS), 2**NOISE_BITS}
+    else:  # Kolmogorov-Smirnov distance to the normal CDF (1% critical value at 200,000: 0.0036)
+        ordered = np.sort(values.ravel())
+        cdf = np.array([NormalDist().cdf(v) for v in ordered[::97]])
+        empirical = (np.arange(len(ordered))[::97] + 1) / len(ordered)
+        assert np.max(np.abs(cdf - empirical)) < 0.004
+    parts = [perturbation((4, 2, 0, 7), (n,), distribution, NP, start=s)
+             for s, n in ((0, 70_000), (70_000, 130_000))]
+    np.testing.assert_array_equal(np.concatenate(parts), z.ravel())
+    with pytest.raises(ValueError, match="unknown perturbation distribution"):
+        perturbation((0,), (3,), "sphere", NP)
+
+
+def test_torch_draws_the_same_perturbations():
+    torch = pytest.importorskip("torch")
+    import array_api_compat
+
+    from lava_plastic.noise import perturbation
+
+    xp = array_api_compat.array_namespace(torch.zeros(1))
+    for distribution in ("gaussian", "rademacher"):
+        np.testing.assert_array_equal(perturbation((3, 9), (40, 50), distribution, xp).numpy(),
+                                      perturbation((3, 9), (40, 50), distribution, NP))
