@@ -80,7 +80,8 @@ def blocks(n: int, on) -> list[slice]:
     are identical either way: the callers' passes are elementwise."""
     if n == 0:
         return []
-    block = CPU_BLOCK if device(on) == "cpu" else n
+    where = device(on)
+    block = CPU_BLOCK if getattr(where, "type", where) == "cpu" else n  # torch.device or "cpu"
     return [slice(start, min(start + block, n)) for start in range(0, n, block)]
 
 

@@ -146,6 +146,15 @@ def test_adam_blocks_equal_whole_arrays_and_the_textbook_formula(monkeypatch, li
         np.testing.assert_allclose(step, expected, rtol=rtol, atol=atol)
 
 
+def test_blocks_on_cpu_arrays_of_both_namespaces(monkeypatch):
+    from lava_plastic import xp
+
+    monkeypatch.setattr(xp, "CPU_BLOCK", 40)
+    for array in (np.zeros(100), torch.zeros(100)):
+        assert xp.blocks(100, array) == [slice(0, 40), slice(40, 80), slice(80, 100)]
+    assert xp.blocks(0, np.zeros(0)) == []
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_adam_flushes_moments_before_they_turn_subnormal(monkeypatch, dtype):
     """Directions that are non-zero for a few steps and then zero let the moments decay; the
