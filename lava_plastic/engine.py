@@ -151,14 +151,19 @@ def lif_fixed_integrate(u, v, a_in, du, dv, bias_scaled, xp=None, a_bound: int |
     return u, lif_fixed_voltage(v, u, dv, bias_scaled, xp, fixed_current_bound(du, a_bound))
 
 
-def fire(v, vth):
-    """Spike where ``v > vth`` (``vth << 6`` in fixed point); spiking ``v`` is reset to 0, in
-    place (``v`` is the fresh array the integration returned), and ``u`` keeps its value.
-    Returns ``(v, spikes)``. (A product with the mask rather than a ``where``, which is several
-    times slower on an unpredictable mask; a spiking float ``v`` above a negative threshold
-    becomes -0.0, equal to 0 in every later sum.)"""
+def fire(v, vth, subtract: bool = False):
+    """Spike where ``v > vth`` (``vth << 6`` in fixed point); a spiking ``v`` is reset, in
+    place (``v`` is the fresh array the integration returned): to 0 (Lava's LIF), or with
+    ``subtract`` by subtracting the threshold (OPZO eq. 1: ``v - vth > 0``, so the 24-bit
+    register cannot overflow). ``u`` keeps its value. Returns ``(v, spikes)``. (Products with
+    the mask rather than a ``where``, which is several times slower on an unpredictable mask; a
+    spiking float ``v`` above a negative threshold becomes -0.0 on a reset to 0, equal to 0 in
+    every later sum.)"""
     spikes = v > vth
-    v *= ~spikes
+    if subtract:
+        v -= vth * namespace(v).astype(spikes, v.dtype)
+    else:
+        v *= ~spikes
     return v, spikes
 
 

@@ -63,6 +63,18 @@ def test_exact_int_matmul_all_paths():
         np.testing.assert_array_equal(fp.exact_int_matmul(a, b), a @ b)
 
 
+def test_fire_resets_to_zero_or_by_subtraction():
+    v = np.array([[900, 1025, 2500, -3000]], dtype=np.int32)
+    zeroed, spikes = engine.fire(v.copy(), 1024)
+    assert spikes.tolist() == [[False, True, True, False]]
+    assert zeroed.tolist() == [[900, 0, 0, -3000]]
+    subtracted, spikes_too = engine.fire(v.copy(), 1024, subtract=True)
+    np.testing.assert_array_equal(spikes_too, spikes)
+    assert subtracted.tolist() == [[900, 1, 1476, -3000]] and subtracted.dtype == np.int32
+    float_v, float_spikes = engine.fire(np.array([0.5, 1.25, 3.0]), 1.0, subtract=True)
+    assert float_spikes.tolist() == [False, True, True] and float_v.tolist() == [0.5, 0.25, 2.0]
+
+
 def test_chunked_float32_product_is_exact_where_one_float32_product_is_not():
     """The first layer's forward product (8-bit weights, payload up to 256, 784 inputs) needs
     25 bits: two float32 products of 392 inputs each are exact, one is not."""

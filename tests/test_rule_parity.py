@@ -17,11 +17,11 @@ from lava_plastic.rules import make_rule
 pytestmark = [pytest.mark.lava, pytest.mark.usefixtures("lava_clean")]
 
 
-def learn_both(rule_name, precision, sizes, weight_bits, n_train=16, n_test=8):
+def learn_both(rule_name, precision, sizes, weight_bits, n_train=16, n_test=8, **neuron):
     data = load_digits(seed=0)
     x, y = data.train_x[:n_train], data.train_y[:n_train]
     x_test, y_test = data.test_x[:n_test], data.test_y[:n_test]
-    net = PlasticNetwork(sizes, n_steps=8, precision=precision, weight_bits=weight_bits)
+    net = PlasticNetwork(sizes, n_steps=8, precision=precision, weight_bits=weight_bits, **neuron)
     plan = compile_plan(net, make_rule(rule_name, lr=2**-8, seed=1))
     w0 = engine.init_weights(net, seed=2)
 
@@ -41,11 +41,17 @@ def learn_both(rule_name, precision, sizes, weight_bits, n_train=16, n_test=8):
     return (lava_seen, lava_test, lava_weights), (engine_seen, engine_test, state.weights), w0
 
 
+OTTT_NEURON = dict(reset="subtract", dv=2048)
+"""OPZO's neuron (eq. 1): reset by subtraction, leak 0.5."""
+
+
 @pytest.mark.parametrize("rule_name", ["drtp", "dfa", "sdfa"])
 @pytest.mark.parametrize("precision", ["fixed", "float"])
-@pytest.mark.parametrize("sizes, weight_bits", [((64, 32, 10), 8), ((64, 24, 16, 10), 7)])
-def test_lava_graph_and_engine_learn_the_same(rule_name, precision, sizes, weight_bits):
-    lava, eng, w0 = learn_both(rule_name, precision, sizes, weight_bits)
+@pytest.mark.parametrize("sizes, weight_bits, neuron", [
+    ((64, 32, 10), 8, {}), ((64, 24, 16, 10), 7, {}), ((64, 32, 10), 8, OTTT_NEURON)],
+    ids=["2-layer", "3-layer", "2-layer-ottt"])
+def test_lava_graph_and_engine_learn_the_same(rule_name, precision, sizes, weight_bits, neuron):
+    lava, eng, w0 = learn_both(rule_name, precision, sizes, weight_bits, **neuron)
     for epoch in range(2):
         np.testing.assert_array_equal(lava[0][epoch], eng[0][epoch], err_msg=f"epoch {epoch}")
         np.testing.assert_array_equal(lava[1][epoch], eng[1][epoch], err_msg=f"epoch {epoch}")

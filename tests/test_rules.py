@@ -263,3 +263,45 @@ def test_fixed_dense_skips_wraps_only_within_its_bound():
     for exp in (-6, 0, 2):
         np.testing.assert_array_equal(dense_fixed(w, x, exp, True, "float64", NP, bound),
                                       dense_fixed(w, x, exp, True, "float64", NP))
+
+
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+def test_ottt_neuron_follows_opzo_equation_1(precision):
+    """A hidden layer with ``reset="subtract"``, ``du = 4095``, ``dv = 2048`` against OPZO's
+    eq. 1 written out, ``v[t] = 0.5 (v[t-1] - V_th s[t-1]) + I[t]``, ``s[t] = v[t] > V_th``
+    (fixed point: the halving is Loihi's decay, toward zero, and the input is shifted into the
+    24-bit register), over 30 steps of random input; the reset to zero spikes differently."""
+    from lava_plastic.learning.neuron import neuron_step, rest
+
+    fixed = precision == "fixed"
+    net = PlasticNetwork((4, 50, 3), n_steps=30, precision=precision, dv=2048, reset="subtract")
+    rng = np.random.default_rng(7)
+    a = rng.uniform(-0.3, 1.5, (30, 2, 50)) * net.vth  # in threshold units, then Dense units
+    a = np.rint(a).astype(np.int64) if fixed else a
+    mod = np.ones((2, 50), np.int32 if fixed else np.float64)
+
+    def run(network):
+        lp = compile_plan(network, DRTP(n_classes=3)).layers[0]
+        state, steps = rest(lp, 2, NP), []
+        for t in range(30):
+            state, spikes, _, _ = neuron_step(lp, DRTP.feedback, state, a[t], mod, t, NP)
+            steps.append((spikes, state.v))
+        return lp, steps
+
+    lp, steps = run(net)
+    v_ref = np.zeros((2, 50), np.int64 if fixed else np.float64)
+    spikes_ref = np.zeros((2, 50), bool)
+    for t, (spikes, v) in enumerate(steps):
+        if t:  # a sample's first step drops its input and starts from rest
+            after = v_ref - lp.vth * spikes_ref
+            if fixed:
+                v_ref = np.sign(after) * (np.abs(after) * 2048 >> 12) + (a[t] << 6)
+            else:
+                v_ref = 0.5 * after + a[t]
+            spikes_ref = v_ref > lp.vth
+        np.testing.assert_array_equal(spikes, spikes_ref, err_msg=f"step {t}")
+        np.testing.assert_array_equal(v, np.where(spikes_ref, v_ref - lp.vth, v_ref))
+    n_spikes = sum(int(spikes.sum()) for spikes, _ in steps)
+    assert n_spikes > 50
+    _, zero_steps = run(replace(net, reset="zero"))
+    assert sum(int(spikes.sum()) for spikes, _ in zero_steps) != n_spikes

@@ -177,6 +177,7 @@ def test_lava_graph_rejects_bad_labels_before_building(rule):
     (dict(sizes=(64, 10), n_steps=1), "n_steps"),
     (dict(sizes=(64, 10), du=5000), "du must be an integer"),
     (dict(sizes=(64, 10), precision="double"), "precision"),
+    (dict(sizes=(64, 10), reset="hard"), "reset must be one of"),
 ])
 def test_network_description_rejects_impossible_values(kwargs, match):
     with pytest.raises(ValueError, match=match):

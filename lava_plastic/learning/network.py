@@ -6,6 +6,9 @@ from dataclasses import dataclass, replace
 from lava_plastic import fixed_point as fp
 from lava_plastic.network import PRECISIONS
 
+RESETS = ("zero", "subtract")
+"""What a spike does to the voltage (:class:`PlasticNetwork`)."""
+
 
 @dataclass(frozen=True, eq=False)
 class PlasticNetwork:
@@ -16,7 +19,10 @@ class PlasticNetwork:
     ``du``, ``dv``: Loihi 12-bit decays (``du=4095``: no current memory). ``vth_bits``: the
     17-bit threshold is ``2**vth_bits``. ``weight_bits``: fractional bits of the 8-bit signed
     weights (a real weight is ``w / 2**weight_bits``). ``input_bits``: fractional bits of the
-    graded input payload (0: the input is binary spikes).
+    graded input payload (0: the input is binary spikes). ``reset``: what a spike does to the
+    voltage: ``"zero"`` sets it to 0 (Lava's LIF, Loihi's), ``"subtract"`` subtracts the
+    threshold (the OTTT/OPZO neuron, OPZO paper eq. 1: with ``du = 4095`` and ``dv = 2048``,
+    ``v[t+1] = (v[t] - V_th s[t]) / 2 + W s_in``, leak 0.5).
 
     Units: the fixed LIF state is Lava's (24-bit ``u``, ``v``; threshold ``vth << 6``); float
     ``u``, ``v`` are the fixed values divided by 64, so the float threshold is ``vth``. The Dense
@@ -32,6 +38,7 @@ class PlasticNetwork:
     vth_bits: int = 10
     weight_bits: int = 8
     input_bits: int = 8
+    reset: str = "zero"
 
     def __post_init__(self):
         object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
@@ -39,6 +46,8 @@ class PlasticNetwork:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ValueError(f"sizes must list at least input and output sizes >= 1, got {self.sizes}")
+        if self.reset not in RESETS:
+            raise ValueError(f"reset must be one of {RESETS}, got {self.reset!r}")
         if self.sizes[-1] < 2:
             raise ValueError("the output layer needs at least 2 classes")
         checks = [("n_steps", self.n_steps, 2, 10_000), ("du", self.du, 0, 4095),

@@ -80,7 +80,7 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
     else:
         v = lif_float_voltage(state.v, u, lp.dv, 0.0)
         psi = None if lp.output else surrogate_float(v, lp.vth, lp.psi_width, xp)
-    v, spikes = fire(v, lp.vth)
+    v, spikes = fire(v, lp.vth, lp.reset_subtract)
     count = state.count
     if lp.output:
         count = count + xp.astype(spikes, count.dtype)

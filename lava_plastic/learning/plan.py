@@ -30,7 +30,8 @@ class LayerPlan:
     :func:`lava_plastic.fixed_point.matmul_dtype`), the forward product in ``forward_chunks``
     slices of its inputs (:func:`lava_plastic.fixed_point.exact_product`). ``forward_bound`` bounds ``|W x|`` and
     ``a_bound`` the synaptic input after the exponent, so fixed-point wraps that provably change
-    nothing are skipped.
+    nothing are skipped. ``reset_subtract``: a spike subtracts the threshold from the voltage
+    instead of zeroing it (:attr:`PlasticNetwork.reset`).
     """
 
     k: int
@@ -53,6 +54,7 @@ class LayerPlan:
     forward_chunks: int
     forward_bound: int
     a_bound: int
+    reset_subtract: bool
 
     @property
     def memoryless(self) -> bool:
@@ -125,7 +127,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       seed=rule.seed, first_valid=1,
                       acc_matmul=fp.matmul_dtype(acc_bound),
                       forward_matmul=forward_matmul, forward_chunks=forward_chunks,
-                      forward_bound=forward_bound,
+                      forward_bound=forward_bound, reset_subtract=net.reset == "subtract",
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)
         if net.fixed:
             layers.append(LayerPlan(**common, du=net.du, dv=net.dv, vth=net.vth_scaled,
