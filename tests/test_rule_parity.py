@@ -17,12 +17,14 @@ from lava_plastic.rules import make_rule
 pytestmark = [pytest.mark.lava, pytest.mark.usefixtures("lava_clean")]
 
 
-def learn_both(rule_name, precision, sizes, weight_bits, n_train=16, n_test=8, **neuron):
+def learn_both(rule_name, precision, sizes, weight_bits, n_train=16, n_test=8, surrogate=None,
+               **neuron):
     data = load_digits(seed=0)
     x, y = data.train_x[:n_train], data.train_y[:n_train]
     x_test, y_test = data.test_x[:n_test], data.test_y[:n_test]
     net = PlasticNetwork(sizes, n_steps=8, precision=precision, weight_bits=weight_bits, **neuron)
-    plan = compile_plan(net, make_rule(rule_name, lr=2**-8, seed=1))
+    local = {} if surrogate is None else dict(surrogate=surrogate, psi_width=0.25)
+    plan = compile_plan(net, make_rule(rule_name, lr=2**-8, seed=1, **local))
     w0 = engine.init_weights(net, seed=2)
 
     lava_seen, lava_test = [], []
@@ -48,8 +50,9 @@ OTTT_NEURON = dict(reset="subtract", dv=2048)
 @pytest.mark.parametrize("rule_name", ["drtp", "dfa", "sdfa"])
 @pytest.mark.parametrize("precision", ["fixed", "float"])
 @pytest.mark.parametrize("sizes, weight_bits, neuron", [
-    ((64, 32, 10), 8, {}), ((64, 24, 16, 10), 7, {}), ((64, 32, 10), 8, OTTT_NEURON)],
-    ids=["2-layer", "3-layer", "2-layer-ottt"])
+    ((64, 32, 10), 8, {}), ((64, 24, 16, 10), 7, {}), ((64, 32, 10), 8, OTTT_NEURON),
+    ((64, 32, 10), 8, dict(OTTT_NEURON, surrogate="sigmoid"))],
+    ids=["2-layer", "3-layer", "2-layer-ottt", "2-layer-ottt-sigmoid"])
 def test_lava_graph_and_engine_learn_the_same(rule_name, precision, sizes, weight_bits, neuron):
     lava, eng, w0 = learn_both(rule_name, precision, sizes, weight_bits, **neuron)
     for epoch in range(2):

@@ -305,3 +305,33 @@ def test_ottt_neuron_follows_opzo_equation_1(precision):
     assert n_spikes > 50
     _, zero_steps = run(replace(net, reset="zero"))
     assert sum(int(spikes.sum()) for spikes, _ in zero_steps) != n_spikes
+
+
+def test_sigmoid_surrogate_is_opzos_and_its_table_within_an_lsb():
+    """Float: OPZO's App. C.3.2 formula in the surrogate's units (1 is 2**PSI_BITS). Fixed: the
+    table's value within one LSB plus the change over a bucket of the float one at every distance,
+    zero where the float value is below half an LSB, never above 2**PSI_BITS."""
+    vth_scaled, vth = 1024 << 6, 1024.0
+    v = np.linspace(-3 * vth, 5 * vth, 20001)
+    for a1 in (0.25, 0.5):
+        u, big_v = v / vth, 1.0
+        paper = (1 / a1) * np.exp((big_v - u) / a1) / (1 + np.exp((big_v - u) / a1)) ** 2
+        ours = base.sigmoid_surrogate_float(v, vth, a1 * vth, NP)
+        np.testing.assert_allclose(ours, 2**base.PSI_BITS * paper, rtol=1e-12, atol=1e-300)
+        shift, table = base.sigmoid_surrogate_table(vth_scaled, a1)
+        assert len(table) == base.SIGMOID_TABLE_SIZE and table[-1] == 0
+        assert max(table) <= 2**base.PSI_BITS and list(table) == sorted(table, reverse=True)
+        v_fixed = np.rint(v * 64).astype(np.int32)
+        fixed = base.sigmoid_surrogate_fixed(v_fixed, vth_scaled, shift, table, NP)
+        assert fixed.dtype == np.int32
+        slope = 2**base.PSI_BITS / a1 * 0.1 * 2**shift / (a1 * vth_scaled)  # |d psi| over a bucket
+        assert np.max(np.abs(fixed - ours)) <= 1 + slope
+        assert np.all(fixed[ours < 0.5] == 0)
+
+
+def test_rules_refuse_an_unknown_or_too_narrow_surrogate():
+    with pytest.raises(ValueError, match="surrogate must be one of"):
+        DRTP(surrogate="relu")
+    with pytest.raises(ValueError, match=r"psi_width of the sigmoid surrogate must be in \[0.25, 4\]"):
+        DRTP(surrogate="sigmoid", psi_width=0.2)
+    assert DRTP(surrogate="sigmoid", psi_width=0.25).psi_width == 0.25

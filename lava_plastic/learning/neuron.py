@@ -14,7 +14,8 @@ from lava_plastic import fixed_point as fp
 from lava_plastic.engine import (fire, fixed_current_bound, lif_fixed_current, lif_fixed_voltage,
                                  lif_float_current, lif_float_voltage, step_in_sample)
 from lava_plastic.learning.plan import LayerPlan
-from lava_plastic.rules.base import MOD_BITS, output_delta, surrogate_fixed, surrogate_float
+from lava_plastic.rules.base import (MOD_BITS, output_delta, sigmoid_surrogate_fixed,
+                                     sigmoid_surrogate_float, surrogate_fixed, surrogate_float)
 from lava_plastic.xp import NUMPY, device
 
 
@@ -55,6 +56,18 @@ def current(lp: LayerPlan, u, a_in, xp):
     return lif_float_current(u, a_in, lp.du)
 
 
+def surrogate(lp: LayerPlan, v, xp):
+    """The local factor ``psi`` of the pre-reset potential ``v``: the rule's surrogate
+    (:data:`~lava_plastic.rules.base.SURROGATES`) in the layer's precision."""
+    if lp.surrogate == "sigmoid":
+        if lp.fixed:
+            return sigmoid_surrogate_fixed(v, lp.vth, lp.psi_width, lp.psi_table, xp)
+        return sigmoid_surrogate_float(v, lp.vth, lp.psi_width, xp)
+    if lp.fixed:
+        return surrogate_fixed(v, lp.vth, lp.psi_width, xp)
+    return surrogate_float(v, lp.vth, lp.psi_width, xp)
+
+
 def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, xp, u=None):
     """One step at position ``t`` of a sample. At ``t == 0`` the neurons start from rest and
     drop the synaptic input (sent during the previous sample). Then: integrate, take the
@@ -76,10 +89,9 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
     if lp.fixed:
         v = lif_fixed_voltage(state.v, u, lp.dv, 0, xp, fixed_current_bound(lp.du, lp.a_bound))
         v = xp.astype(v, xp.int32, copy=False)  # a 24-bit register
-        psi = None if lp.output else surrogate_fixed(v, lp.vth, lp.psi_width, xp)
     else:
         v = lif_float_voltage(state.v, u, lp.dv, 0.0)
-        psi = None if lp.output else surrogate_float(v, lp.vth, lp.psi_width, xp)
+    psi = None if lp.output else surrogate(lp, v, xp)
     v, spikes = fire(v, lp.vth, lp.reset_subtract)
     count = state.count
     if lp.output:

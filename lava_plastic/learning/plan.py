@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lava_plastic import fixed_point as fp
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.rules.base import (ACC_BITS, DELTA_SHIFT, MAX_LR_SHIFT, PLASTIC_WEIGHT_MAX,
-                                     Rule, surrogate_width_shift)
+                                     Rule, sigmoid_surrogate_table, surrogate_width_shift)
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,10 @@ class LayerPlan:
 
     ``du``, ``dv``, ``vth``: fixed point the 12-bit decays and ``vth << 6``; float their limits
     (decay fractions ``(du + 1) / 4096`` and ``dv / 4096``, ``v`` divided by 64).
-    ``psi_width``: the surrogate half-width, fixed point as a shift (``log2`` in voltage units),
-    float in ``v`` units. ``weight_exp``: the Dense output shift. ``lr_shift``: the update is
+    ``surrogate``: the rule's local factor. ``psi_width``: the triangle's half-width, fixed
+    point as a shift (``log2`` in voltage units), float in ``v`` units; the sigmoid's ``a1`` in
+    ``v`` units (float) or its table's index shift (fixed point, with the table in
+    ``psi_table``, empty otherwise). ``weight_exp``: the Dense output shift. ``lr_shift``: the update is
     ``acc * 2**-lr_shift``. ``first_valid``: the first step of a sample whose (third factor,
     previous input) pair is learnt: 1, since the first step's input belongs to the previous
     sample and the modulatory signals arrive one step late. ``acc_matmul`` and
@@ -45,6 +47,8 @@ class LayerPlan:
     dv: float | int
     vth: float | int
     psi_width: float | int
+    surrogate: str
+    psi_table: tuple[int, ...]
     weight_exp: int
     lr_shift: int
     seed: int
@@ -102,8 +106,12 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
     check_rule(net, rule)
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
-    width = surrogate_width_shift(net.vth_scaled, rule.psi_width)
-    unit = 2**fp.VTH_SHIFT
+    if rule.surrogate == "sigmoid":
+        width, table = sigmoid_surrogate_table(net.vth_scaled, rule.psi_width)
+        float_width = rule.psi_width * net.vth
+    else:
+        width, table = surrogate_width_shift(net.vth_scaled, rule.psi_width), ()
+        float_width = 2.0**width / 2**fp.VTH_SHIFT
     layers = []
     for k in range(net.n_layers):
         graded = k == 0
@@ -124,16 +132,16 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       output=k == net.n_layers - 1, graded_in=graded, n_steps=net.n_steps,
                       weight_exp=exp,
                       lr_shift=shift,
-                      seed=rule.seed, first_valid=1,
+                      seed=rule.seed, first_valid=1, surrogate=rule.surrogate,
                       acc_matmul=fp.matmul_dtype(acc_bound),
                       forward_matmul=forward_matmul, forward_chunks=forward_chunks,
                       forward_bound=forward_bound, reset_subtract=net.reset == "subtract",
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)
         if net.fixed:
             layers.append(LayerPlan(**common, du=net.du, dv=net.dv, vth=net.vth_scaled,
-                                    psi_width=width))
+                                    psi_width=width, psi_table=table))
         else:
             layers.append(LayerPlan(**common, du=(net.du + 1) / fp.DECAY_UNITY,
                                     dv=net.dv / fp.DECAY_UNITY, vth=float(net.vth),
-                                    psi_width=2.0**width / unit))
+                                    psi_width=float_width, psi_table=()))
     return Plan(net, rule, tuple(layers), int(batch_size))

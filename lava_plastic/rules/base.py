@@ -34,6 +34,8 @@ from typing import Protocol
 
 import numpy as np
 
+from lava_plastic.xp import like
+
 B_SHIFT = 7
 """B is stored as round(B * 2**7) in signed 8 bits (He-uniform entries of |B| <= sqrt(6/n) < 1)."""
 MOD_BITS = 8
@@ -60,6 +62,7 @@ class Rule(Protocol):
     n_classes: int
     seed: int
     psi_width: float
+    surrogate: str
 
     @property
     def name(self) -> str: ...
@@ -78,8 +81,17 @@ def check_hyper_parameters(rule) -> None:
         raise ValueError(f"n_classes must be an integer >= 2, got {rule.n_classes!r}")
     if int(rule.seed) != rule.seed or rule.seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {rule.seed!r}")
-    if not (isinstance(rule.psi_width, (int, float)) and 0 < rule.psi_width <= 4):
-        raise ValueError(f"psi_width must be in (0, 4], got {rule.psi_width!r}")
+    if rule.surrogate not in SURROGATES:
+        raise ValueError(f"surrogate must be one of {SURROGATES}, got {rule.surrogate!r}")
+    width = rule.psi_width
+    if rule.surrogate == "sigmoid":
+        fits, interval = isinstance(width, (int, float)) and SIGMOID_MIN_WIDTH <= width <= 4, \
+            f"[{SIGMOID_MIN_WIDTH}, 4]"
+    else:
+        fits, interval = isinstance(width, (int, float)) and 0 < width <= 4, "(0, 4]"
+    if not fits:
+        raise ValueError(f"psi_width of the {rule.surrogate} surrogate must be in {interval}, "
+                         f"got {width!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,8 +128,17 @@ def one_hot(labels, n_classes: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# The local factor: a triangular surrogate derivative of the pre-reset membrane potential
+# The local factor: a surrogate derivative of the pre-reset membrane potential
 # ---------------------------------------------------------------------------------------------
+SURROGATES = ("triangle", "sigmoid")
+"""The local factors: DRTP's triangle, OPZO's sigmoid derivative (App. C.3.2)."""
+SIGMOID_MIN_WIDTH = 0.25
+"""The sigmoid surrogate's ``a1`` (in thresholds) from which its peak ``1 / (4 a1)`` stays
+within the fixed-point surrogate's ``2**PSI_BITS`` (OPZO's value)."""
+SIGMOID_TABLE_SIZE = 64
+"""Entries of the fixed-point sigmoid surrogate's table (:func:`sigmoid_surrogate_table`)."""
+
+
 def surrogate_float(v, vth: float, width: float, xp):
     """Triangle ``2**PSI_BITS * max(0, 1 - |v - vth| / width)`` of the pre-reset potential, in
     the fixed-point surrogate's units (its limit without rounding). ``width`` is a power of two
@@ -136,6 +157,50 @@ def surrogate_fixed(v, vth_scaled: int, width_shift: int, xp):
     register units (truncating shift: psi_int = floor(2**PSI_BITS * psi) up to one LSB)."""
     distance = xp.abs(v - vth_scaled)
     return xp.maximum(2**PSI_BITS - (distance >> (width_shift - PSI_BITS)), 0)
+
+
+def _sigmoid_bump(x: float) -> float:
+    """``e^-x / (1 + e^-x)^2``, the logistic density at ``x >= 0`` (even in ``x``)."""
+    e = math.exp(-x)
+    return e / (1.0 + e) ** 2
+
+
+def sigmoid_surrogate_float(v, vth: float, a1_v: float, xp):
+    """OPZO's local surrogate (App. C.3.2), ``psi = (1/a1) e^((V-u)/a1) / (1 + e^((V-u)/a1))^2``
+    with ``u``, ``V`` in thresholds, of the pre-reset potential ``v``, in the fixed-point
+    surrogate's units (``2**PSI_BITS`` is 1). ``a1_v`` is ``a1`` in ``v`` units (``a1 * vth``).
+    The density is even, so it is formed from ``e^-|x|``, which cannot overflow."""
+    e = xp.exp(xp.abs(v - vth) * (-1.0 / a1_v))
+    psi = (1.0 + e) ** 2
+    return (2**PSI_BITS * vth / a1_v) * e / psi
+
+
+def sigmoid_surrogate_table(vth_scaled: int, a1: float) -> tuple[int, tuple[int, ...]]:
+    """The fixed-point form of :func:`sigmoid_surrogate_float` as ``(shift, table)``: the
+    surrogate at distance ``d = |v - vth<<6|`` is ``table[min(d >> shift, SIZE - 1)]``, with
+    ``table[i] = floor(2**PSI_BITS * psi)`` at the bucket's midpoint ``(i + 1/2) 2**shift`` and
+    the last entry 0. ``shift`` is the smallest that fits every distance whose surrogate is at
+    least one LSB (``2**-PSI_BITS``) into the first ``SIZE - 1`` buckets. ``a1`` in thresholds,
+    at least :data:`SIGMOID_MIN_WIDTH` (so no entry exceeds ``2**PSI_BITS``)."""
+    scale = a1 * vth_scaled  # one unit of x = (u - V) / a1, in register units
+    lo, hi = 0.0, 64.0  # the distance, in x units, where 2**P psi falls to one LSB
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if 2**PSI_BITS / a1 * _sigmoid_bump(mid) >= 1 else (lo, mid)
+    shift = 0
+    while (SIGMOID_TABLE_SIZE - 1) << shift < hi * scale:
+        shift += 1
+    table = [math.floor(2**PSI_BITS / a1 * _sigmoid_bump(((i + 0.5) * 2**shift) / scale))
+             for i in range(SIGMOID_TABLE_SIZE - 1)]
+    return shift, tuple(table) + (0,)
+
+
+def sigmoid_surrogate_fixed(v, vth_scaled: int, shift: int, table: tuple[int, ...], xp):
+    """The integer sigmoid surrogate: :func:`sigmoid_surrogate_table`'s entry for the distance
+    of ``v`` from the threshold (int32)."""
+    index = xp.minimum(xp.abs(v - vth_scaled) >> shift, len(table) - 1)
+    values = like(v, np.asarray(table, dtype=np.int32))
+    return xp.reshape(xp.take(values, xp.reshape(index, (-1,))), tuple(v.shape))
 
 
 def surrogate_width_shift(vth_scaled: int, psi_width: float) -> int:

@@ -39,14 +39,17 @@ class DRTP:
     """The DRTP rule as a value.
 
     ``lr``: eta of Algorithm 1 (the output layer uses ``lr / n_classes``). ``seed`` draws the
-    B matrices. ``psi_width``: half-width of the triangular surrogate around the threshold, as a
-    fraction of the threshold.
+    B matrices. ``surrogate``: the local factor, ``"triangle"`` (the default) or OPZO's
+    ``"sigmoid"`` derivative (:data:`~lava_plastic.rules.base.SURROGATES`). ``psi_width``, as a
+    fraction of the threshold: the triangle's half-width, or the sigmoid's ``a1`` (at least
+    0.25).
     """
 
     lr: float = 2.0**-7
     n_classes: int = 10
     seed: int = 0
     psi_width: float = 1.0
+    surrogate: str = "triangle"
 
     name: ClassVar[str] = "drtp"
     feedback: ClassVar = TargetProjection()
