@@ -127,19 +127,27 @@ GAUSSIAN_TABLE = _gaussian_table()
 """Standard normal samples in units of ``2**-NOISE_BITS`` by table index
 (:func:`_gaussian_table`); a constant."""
 
-DISTRIBUTIONS = ("gaussian", "rademacher")
+DISTRIBUTIONS = ("gaussian", "rademacher", "sphere")
 """The perturbation distributions :func:`perturbation` draws."""
 
 
 def perturbation(key: tuple[int, ...], shape, distribution: str, xp, device=None,
                  start: int = 0):
     """int32 perturbation values of ``shape`` in units of ``2**-NOISE_BITS`` (their float
-    value is exactly the integer times ``2**-NOISE_BITS``), independent, zero-mean and of unit
-    variance (the Gaussian table's: 0.99998), a pure function of ``key`` and each element's
-    flat position plus ``start``, like :func:`uniform_bits`:
+    value is exactly the integer times ``2**-NOISE_BITS``), zero-mean and of unit variance per
+    element, a pure function of ``key`` and each element's flat position plus ``start``, like
+    :func:`uniform_bits`:
 
-    * ``gaussian``: ``GAUSSIAN_TABLE`` at the hash's top ``TABLE_BITS`` bits;
-    * ``rademacher``: ``+-2**NOISE_BITS`` by the hash's top bit.
+    * ``gaussian``: ``GAUSSIAN_TABLE`` at the hash's top ``TABLE_BITS`` bits (independent,
+      variance 0.99998);
+    * ``rademacher``: ``+-2**NOISE_BITS`` by the hash's top bit (independent);
+    * ``sphere``: each row (the last axis, ``n`` elements) uniform on the sphere of radius
+      ``sqrt(n)``, so that an element's variance is 1 as in the others (OPZO section 3.2 uses
+      the unit sphere; the radius only rescales ``alpha``): the row's Gaussian values times
+      ``sqrt(n) / |row|``, rounded half to even (an all-zero row, possible only for tiny ``n``,
+      stays zero). The squared norm is an exact integer sum and
+      the scaling correctly rounded IEEE arithmetic, so every backend draws the same integers;
+      ``start`` must be a multiple of ``n``.
     """
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"unknown perturbation distribution {distribution!r}; choose from "
@@ -151,4 +159,13 @@ def perturbation(key: tuple[int, ...], shape, distribution: str, xp, device=None
         return bits
     index = uniform_bits(key, shape, TABLE_BITS, xp, device, start)
     table = like(index, GAUSSIAN_TABLE)
-    return xp.reshape(xp.take(table, xp.reshape(index, (-1,))), tuple(shape))
+    values = xp.reshape(xp.take(table, xp.reshape(index, (-1,))), tuple(shape))
+    if distribution == "gaussian":
+        return values
+    n = int(shape[-1]) if len(shape) else 1
+    if start % n:
+        raise ValueError(f"a sphere draw starts at a row: start {start} is not a multiple of {n}")
+    wide = xp.astype(values, xp.int64)
+    norm = xp.sqrt(xp.astype(xp.sum(wide * wide, axis=-1, keepdims=True), xp.float64))
+    scaled = xp.astype(values, xp.float64) * (n**0.5 * 2**NOISE_BITS / xp.maximum(norm, 1.0))
+    return xp.astype(xp.round(scaled), xp.int32)

@@ -119,7 +119,7 @@ def test_perturbations_are_keyed_zero_mean_unit_variance(distribution):
              for s, n in ((0, 70_000), (70_000, 130_000))]
     np.testing.assert_array_equal(np.concatenate(parts), z.ravel())
     with pytest.raises(ValueError, match="unknown perturbation distribution"):
-        perturbation((0,), (3,), "sphere", NP)
+        perturbation((0,), (3,), "cauchy", NP)
 
 
 def test_torch_draws_the_same_perturbations():
@@ -129,6 +129,29 @@ def test_torch_draws_the_same_perturbations():
     from lava_plastic.noise import perturbation
 
     xp = array_api_compat.array_namespace(torch.zeros(1))
-    for distribution in ("gaussian", "rademacher"):
+    for distribution in ("gaussian", "rademacher", "sphere"):
         np.testing.assert_array_equal(perturbation((3, 9), (40, 50), distribution, xp).numpy(),
                                       perturbation((3, 9), (40, 50), distribution, NP))
+
+
+def test_sphere_rows_have_radius_sqrt_n_and_are_uniform():
+    """Each row lies on the sphere of radius sqrt(n) (to the rounding of its integers), is the
+    normalised Gaussian row of the same key, and rows drawn in blocks equal one draw."""
+    from lava_plastic.noise import NOISE_BITS, perturbation
+
+    z = perturbation((6, 1), (2000, 300), "sphere", NP)
+    assert z.dtype == np.int32
+    values = z.astype(np.float64) / 2**NOISE_BITS
+    norms = np.linalg.norm(values, axis=1)
+    np.testing.assert_allclose(norms, np.sqrt(300), rtol=0, atol=300**0.5 * 2.0**-NOISE_BITS)
+    gaussian = perturbation((6, 1), (2000, 300), "gaussian", NP).astype(np.float64)
+    direction = gaussian / np.linalg.norm(gaussian, axis=1, keepdims=True)
+    np.testing.assert_allclose(values / norms[:, None], direction, atol=2.0**-NOISE_BITS)
+    assert abs(values.mean()) < 5 / np.sqrt(values.size) and abs(values.var() - 1) < 0.01
+    # uniform directions: the first coordinate's square averages 1 (= n / n), any row alike
+    assert abs(np.mean(values[:, 0] ** 2) - 1) < 0.1
+    parts = [perturbation((6, 1), (rows, 300), "sphere", NP, start=first * 300)
+             for first, rows in ((0, 700), (700, 1300))]
+    np.testing.assert_array_equal(np.concatenate(parts), z)
+    with pytest.raises(ValueError, match="starts at a row"):
+        perturbation((6, 1), (2, 300), "sphere", NP, start=150)
