@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_plastic.xp import int64, integer, like, namespace
+from lava_plastic.xp import clamp, int64, integer, like, namespace
 
 UV_BITS = 24
 """Width of the LIF current ``u`` and voltage ``v`` registers."""
@@ -94,7 +94,7 @@ def saturate(x, bits: int, xp=None):
     x = integer(x, xp)
     xp = xp or namespace(x)
     limit = (1 << (bits - 1)) - 1
-    return xp.minimum(xp.maximum(x, -limit), limit)
+    return clamp(x, -limit, limit, xp)
 
 
 def clip_signed(x, bits: int, xp=None):
@@ -104,7 +104,7 @@ def clip_signed(x, bits: int, xp=None):
     x = integer(x, xp)
     xp = xp or namespace(x)
     half = 1 << (bits - 1)
-    return xp.minimum(xp.maximum(x, -half), half - 1)
+    return clamp(x, -half, half - 1, xp)
 
 
 def shift_right_toward_zero(x, n: int, xp=None):

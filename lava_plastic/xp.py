@@ -45,6 +45,19 @@ def integer(x, xp=None):
     return int64(x, xp)
 
 
+def clamp(x, low=None, high=None, xp=None):
+    """``x`` limited to ``[low, high]`` (Python numbers; ``None``: no limit), in its dtype:
+    torch's clip, one kernel with scalar bounds; elsewhere ``maximum`` and ``minimum`` (the
+    compat layer's clip for numpy 1.26 first broadcasts its bounds to arrays of ``x``'s shape,
+    which costs more than the passes it saves)."""
+    xp = xp or namespace(x)
+    if array_api_compat.is_torch_array(x):
+        return xp.clip(x, low, high)
+    if low is not None:
+        x = xp.maximum(x, low)
+    return x if high is None else xp.minimum(x, high)
+
+
 def to_numpy(x) -> np.ndarray:
     """A numpy copy of ``x`` (from any namespace and device), for validation, files and plots."""
     if isinstance(x, np.ndarray):

@@ -146,6 +146,19 @@ def test_adam_blocks_equal_whole_arrays_and_the_textbook_formula(monkeypatch, li
         np.testing.assert_allclose(step, expected, rtol=rtol, atol=atol)
 
 
+def test_clamp_keeps_dtype_and_takes_open_bounds():
+    from lava_plastic.xp import clamp
+
+    for dtype in (np.int32, np.int64, np.float32):
+        values = np.array([-300, -5, 0, 7, 300], dtype=dtype)
+        for array in (values, torch.from_numpy(values.copy())):
+            for low, high, expected in ((-128, 127, [-128, -5, 0, 7, 127]),
+                                        (0, None, [0, 0, 0, 7, 300]),
+                                        (None, 6, [-300, -5, 0, 6, 6])):
+                got = clamp(array, low, high)
+                assert to_numpy(got).dtype == dtype and to_numpy(got).tolist() == expected
+
+
 def test_blocks_on_cpu_arrays_of_both_namespaces(monkeypatch):
     from lava_plastic import xp
 

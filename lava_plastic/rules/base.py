@@ -34,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
-from lava_plastic.xp import like
+from lava_plastic.xp import clamp, like
 
 B_SHIFT = 7
 """B is stored as round(B * 2**7) in signed 8 bits (He-uniform entries of |B| <= sqrt(6/n) < 1)."""
@@ -148,7 +148,7 @@ def surrogate_float(v, vth: float, width: float, xp):
     psi = xp.abs(v - vth)
     psi *= -(2**PSI_BITS / width)
     psi += 2**PSI_BITS
-    return xp.maximum(psi, 0.0)
+    return clamp(psi, 0.0, None, xp)
 
 
 def surrogate_fixed(v, vth_scaled: int, width_shift: int, xp):
@@ -156,7 +156,7 @@ def surrogate_fixed(v, vth_scaled: int, width_shift: int, xp):
     the fixed-point form of :func:`surrogate_float` with ``width = 2**width_shift`` in voltage
     register units (truncating shift: psi_int = floor(2**PSI_BITS * psi) up to one LSB)."""
     distance = xp.abs(v - vth_scaled)
-    return xp.maximum(2**PSI_BITS - (distance >> (width_shift - PSI_BITS)), 0)
+    return clamp(2**PSI_BITS - (distance >> (width_shift - PSI_BITS)), 0, None, xp)
 
 
 def _sigmoid_bump(x: float) -> float:
@@ -198,7 +198,7 @@ def sigmoid_surrogate_table(vth_scaled: int, a1: float) -> tuple[int, tuple[int,
 def sigmoid_surrogate_fixed(v, vth_scaled: int, shift: int, table: tuple[int, ...], xp):
     """The integer sigmoid surrogate: :func:`sigmoid_surrogate_table`'s entry for the distance
     of ``v`` from the threshold (int32)."""
-    index = xp.minimum(xp.abs(v - vth_scaled) >> shift, len(table) - 1)
+    index = clamp(xp.abs(v - vth_scaled) >> shift, None, len(table) - 1, xp)
     values = like(v, np.asarray(table, dtype=np.int32))
     return xp.reshape(xp.take(values, xp.reshape(index, (-1,))), tuple(v.shape))
 
