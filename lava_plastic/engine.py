@@ -105,12 +105,17 @@ def lif_float_integrate(u, v, a_in, du, dv, bias):
 MESSAGE_LIMIT = 2 ** (fp.MESSAGE_BITS - 1)
 
 
+def _act_bound(a_bound: int | None) -> int | None:
+    """A static bound on ``|a << 6|`` that needs no int32 wrap, where ``a_bound`` gives one."""
+    if a_bound is None or (a_bound << fp.ACT_SHIFT) >= MESSAGE_LIMIT:
+        return None
+    return a_bound << fp.ACT_SHIFT
+
+
 def fixed_current_bound(du, a_bound: int | None) -> int | None:
     """A static bound on ``|u|`` after :func:`lif_fixed_current`, where one is known: with no
     current memory (``du = 4095``) and an input bound that needs no int32 wrap, ``a_bound << 6``."""
-    if a_bound is None or (a_bound << fp.ACT_SHIFT) >= MESSAGE_LIMIT:
-        return None
-    return a_bound << fp.ACT_SHIFT if _equals(du, fp.DECAY_UNITY - 1) else None
+    return _act_bound(a_bound) if _equals(du, fp.DECAY_UNITY - 1) else None
 
 
 def lif_fixed_current(u, a_in, du, xp=None, a_bound: int | None = None):
@@ -124,7 +129,7 @@ def lif_fixed_current(u, a_in, du, xp=None, a_bound: int | None = None):
     bound = fixed_current_bound(du, a_bound)
     if bound is not None:
         return fp.wrap_once(act, fp.UV_BITS, xp, bound)
-    if a_bound is None or (a_bound << fp.ACT_SHIFT) >= MESSAGE_LIMIT:
+    if _act_bound(a_bound) is None:
         act = fp.wrap(act, fp.MESSAGE_BITS, xp)
     return fp.wrap_once(fp.wrap(fp.decay(u, du, 1, xp) + act, fp.MESSAGE_BITS, xp), fp.UV_BITS, xp)
 

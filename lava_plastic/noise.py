@@ -55,35 +55,32 @@ def hash32(x):
     return x
 
 
-def _hash32_int(x: int) -> int:
-    """:func:`hash32` of one unsigned 32-bit value, on Python integers: a key is hashed once per
-    draw on the host, where a one-element array would cost a microsecond per operation."""
-    for multiplier, shift in ((0x7FEB352D, 16), (0x846CA68B, 15), (1, 16)):
-        x ^= x >> shift
-        x = (x * multiplier) & MASK32
-    return x
+def _fold(h: int, part: int) -> int:
+    """``hash32(h ^ part)`` of two unsigned 32-bit values, as an unsigned value."""
+    x = np.array([_int32(h ^ part)], dtype=np.int32)
+    return int(hash32(x)[0]) & MASK32
 
 
 def key_hash(*key: int) -> int:
-    """One unsigned 32-bit value from a tuple of non-negative integers, each folded in by
-    hashing (parts wider than 32 bits 32 bits at a time)."""
+    """The stream of a key: one unsigned 32-bit value from a tuple of non-negative integers,
+    each folded in by hashing (parts wider than 32 bits 32 bits at a time)."""
     h = 0
     for part in key:
         if part < 0:
             raise ValueError(f"noise key parts must be non-negative, got {key}")
         while True:
-            h = _hash32_int(h ^ (part & MASK32))
+            h = _fold(h, part & MASK32)
             part >>= 32
             if not part:
                 break
     return h
 
 
-def _bits32(key: tuple[int, ...], start: int, size: int, xp, device):
-    """The hashes ``hash32(index ^ k)`` of ``size`` indices from ``start`` (int32 bit
+def _bits32(stream: int, start: int, size: int, xp, device):
+    """The hashes ``hash32(index ^ stream)`` of ``size`` indices from ``start`` (int32 bit
     patterns)."""
     index = xp.arange(start, start + size, dtype=xp.int32, device=device)
-    return hash32(index ^ _int32(key_hash(*key)))
+    return hash32(index ^ _int32(stream))
 
 
 def uniform_bits(key: tuple[int, ...], shape, n_bits: int, xp, device=None, start: int = 0):
@@ -91,6 +88,12 @@ def uniform_bits(key: tuple[int, ...], shape, n_bits: int, xp, device=None, star
     pure function of ``key`` and each element's flat (C-order) position plus ``start`` (so a
     large draw can be made block by block, identically): int32 for up to 31 bits (one hash
     each, and int32 passes are the cheap ones), int64 for up to 62 (two)."""
+    return stream_bits(key_hash(*key), shape, n_bits, xp, device, start)
+
+
+def stream_bits(stream: int, shape, n_bits: int, xp, device=None, start: int = 0):
+    """:func:`uniform_bits` of the key whose :func:`key_hash` is ``stream``: a caller drawing
+    block by block hashes its key once."""
     if not 0 <= n_bits <= 62:
         raise ValueError(f"n_bits must be in [0, 62], got {n_bits}")
     size = 1
@@ -98,14 +101,14 @@ def uniform_bits(key: tuple[int, ...], shape, n_bits: int, xp, device=None, star
         size *= int(n)
     if start < 0 or start + size >= 2**31:
         raise ValueError(f"positions must lie in [0, 2**31 - 1), got [{start}, {start + size})")
-    low = _bits32(key, start, size, xp, device)
+    low = _bits32(stream, start, size, xp, device)
     if n_bits <= 31:  # the top n_bits, shifted logically in int32
         low >>= 32 - n_bits
         low &= (1 << n_bits) - 1
         bits = low
-    else:
+    else:  # the second hash is the key's with the part 1 appended
         low = xp.astype(low, xp.int64) & MASK32
-        high = xp.astype(_bits32(key + (1,), start, size, xp, device), xp.int64) & MASK32
+        high = xp.astype(_bits32(_fold(stream, 1), start, size, xp, device), xp.int64) & MASK32
         bits = (high << (n_bits - 32)) | (low >> (64 - n_bits)) if n_bits > 32 else low
     return xp.reshape(bits, tuple(shape))
 

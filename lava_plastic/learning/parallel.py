@@ -5,10 +5,10 @@ contiguous share per rank; each rank runs :func:`~lava_plastic.learning.engine.r
 share, and :func:`~lava_plastic.learning.engine.accumulators` combines the ranks' work: the
 first layer, when its factors (one row per sample) are smaller than its accumulator, gathers
 every rank's factor rows in batch order (:meth:`DataParallel.gather_rows`) and multiplies them;
-the other accumulators are summed (:meth:`DataParallel.sum`, ``all_reduce``). Every rank then writes the same update.
-The accumulators of the on-chip rule are exact integers in fixed point, so the weights are
-bit-identical to one process training the same global batch; in float the cross-rank sums add
-in another order (well within the float parity tolerance).
+the other accumulators are summed (:meth:`DataParallel.sum`, ``all_reduce``). Every rank then
+writes the same update. The accumulators of the on-chip rule are exact integers in fixed point,
+so the weights are bit-identical to one process training the same global batch; in float the
+cross-rank sums add in another order (well within the float parity tolerance).
 
 Launched with ``torchrun``, which sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the
 rendezvous address; the same code runs with gloo on CPUs and NCCL on GPUs. The module imports

@@ -15,7 +15,7 @@ from lava_plastic import fixed_point as fp
 from lava_plastic.engine import dense_fixed, dense_float
 from lava_plastic.learning.plan import LayerPlan
 from lava_plastic.rules.base import PLASTIC_WEIGHT_BITS
-from lava_plastic.noise import STREAM_ROUNDING, uniform_bits
+from lava_plastic.noise import STREAM_ROUNDING, key_hash, stream_bits
 from lava_plastic.xp import blocks, device
 
 
@@ -45,13 +45,12 @@ def accumulate(lp: LayerPlan, delta, pre, xp):
     return delta.T @ xp.astype(pre, delta.dtype, copy=False)
 
 
-def rounding_noise(lp: LayerPlan, update: int, part: slice, xp, device=None):
-    """The uniform integers in ``[0, 2**lr_shift)`` (int32) that round the weights at flat
-    positions ``part`` in update number ``update`` of the layer stochastically: counter-based
-    bits keyed by ``(seed, stream, layer, update)`` (:mod:`lava_plastic.noise`), so a Lava model
-    and the engine, on numpy or torch, whole or block by block, draw identical noise."""
-    key = (lp.seed, STREAM_ROUNDING, lp.k, update)
-    return uniform_bits(key, (part.stop - part.start,), lp.lr_shift, xp, device, part.start)
+def rounding_stream(lp: LayerPlan, update: int) -> int:
+    """The noise stream that rounds update number ``update`` of the layer stochastically: the
+    counter-based bits keyed by ``(seed, stream, layer, update)`` (:mod:`lava_plastic.noise`),
+    so a Lava model and the engine, on numpy or torch, whole or block by block, draw identical
+    noise."""
+    return key_hash(lp.seed, STREAM_ROUNDING, lp.k, update)
 
 
 def write(lp: LayerPlan, weights, acc, update: int, xp):
@@ -66,8 +65,11 @@ def write(lp: LayerPlan, weights, acc, update: int, xp):
         return acc
     new = xp.empty_like(weights)
     flat_weights, flat_acc, flat_new = (xp.reshape(a, (-1,)) for a in (weights, acc, new))
+    stream = rounding_stream(lp, update)
     for part in blocks(flat_new.shape[0], new):
-        step = flat_acc[part] + rounding_noise(lp, update, part, xp, device(new))
+        noise = stream_bits(stream, (part.stop - part.start,), lp.lr_shift, xp, device(new),
+                            part.start)  # int32 in [0, 2**lr_shift)
+        step = flat_acc[part] + noise
         step >>= lp.lr_shift
         flat_new[part] = fp.clip_signed(flat_weights[part] + step, PLASTIC_WEIGHT_BITS, xp)
     return new

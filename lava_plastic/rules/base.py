@@ -34,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
-from lava_plastic.xp import clamp, like
+from lava_plastic.xp import NUMPY, clamp, like
 
 B_SHIFT = 7
 """B is stored as round(B * 2**7) in signed 8 bits (He-uniform entries of |B| <= sqrt(6/n) < 1)."""
@@ -83,13 +83,11 @@ def check_hyper_parameters(rule) -> None:
         raise ValueError(f"seed must be a non-negative integer, got {rule.seed!r}")
     if rule.surrogate not in SURROGATES:
         raise ValueError(f"surrogate must be one of {SURROGATES}, got {rule.surrogate!r}")
+    sigmoid = rule.surrogate == "sigmoid"
+    low, interval = (SIGMOID_MIN_WIDTH, f"[{SIGMOID_MIN_WIDTH}, 4]") if sigmoid else (0, "(0, 4]")
     width = rule.psi_width
-    if rule.surrogate == "sigmoid":
-        fits, interval = isinstance(width, (int, float)) and SIGMOID_MIN_WIDTH <= width <= 4, \
-            f"[{SIGMOID_MIN_WIDTH}, 4]"
-    else:
-        fits, interval = isinstance(width, (int, float)) and 0 < width <= 4, "(0, 4]"
-    if not fits:
+    if not (isinstance(width, (int, float)) and (low <= width if sigmoid else low < width)
+            and width <= 4):
         raise ValueError(f"psi_width of the {rule.surrogate} surrogate must be in {interval}, "
                          f"got {width!r}")
 
@@ -159,12 +157,6 @@ def surrogate_fixed(v, vth_scaled: int, width_shift: int, xp):
     return clamp(2**PSI_BITS - (distance >> (width_shift - PSI_BITS)), 0, None, xp)
 
 
-def _sigmoid_bump(x: float) -> float:
-    """``e^-x / (1 + e^-x)^2``, the logistic density at ``x >= 0`` (even in ``x``)."""
-    e = math.exp(-x)
-    return e / (1.0 + e) ** 2
-
-
 def sigmoid_surrogate_float(v, vth: float, a1_v: float, xp):
     """OPZO's local surrogate (App. C.3.2), ``psi = (1/a1) e^((V-u)/a1) / (1 + e^((V-u)/a1))^2``
     with ``u``, ``V`` in thresholds, of the pre-reset potential ``v``, in the fixed-point
@@ -178,21 +170,18 @@ def sigmoid_surrogate_float(v, vth: float, a1_v: float, xp):
 def sigmoid_surrogate_table(vth_scaled: int, a1: float) -> tuple[int, tuple[int, ...]]:
     """The fixed-point form of :func:`sigmoid_surrogate_float` as ``(shift, table)``: the
     surrogate at distance ``d = |v - vth<<6|`` is ``table[min(d >> shift, SIZE - 1)]``, with
-    ``table[i] = floor(2**PSI_BITS * psi)`` at the bucket's midpoint ``(i + 1/2) 2**shift`` and
-    the last entry 0. ``shift`` is the smallest that fits every distance whose surrogate is at
-    least one LSB (``2**-PSI_BITS``) into the first ``SIZE - 1`` buckets. ``a1`` in thresholds,
-    at least :data:`SIGMOID_MIN_WIDTH` (so no entry exceeds ``2**PSI_BITS``)."""
-    scale = a1 * vth_scaled  # one unit of x = (u - V) / a1, in register units
-    lo, hi = 0.0, 64.0  # the distance, in x units, where 2**P psi falls to one LSB
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if 2**PSI_BITS / a1 * _sigmoid_bump(mid) >= 1 else (lo, mid)
+    ``table[i]`` the float surrogate at the bucket's midpoint ``(i + 1/2) 2**shift``, floored,
+    and the last entry 0. ``shift`` is the smallest at which every distance of the last bucket
+    and beyond has a surrogate below one LSB (it falls with the distance). ``a1`` in
+    thresholds, at least :data:`SIGMOID_MIN_WIDTH` (so no entry exceeds ``2**PSI_BITS``)."""
+    def psi(distance):
+        return sigmoid_surrogate_float(vth_scaled + distance, vth_scaled, a1 * vth_scaled, NUMPY)
+
     shift = 0
-    while (SIGMOID_TABLE_SIZE - 1) << shift < hi * scale:
+    while psi(np.float64((SIGMOID_TABLE_SIZE - 1) << shift)) >= 1:
         shift += 1
-    table = [math.floor(2**PSI_BITS / a1 * _sigmoid_bump(((i + 0.5) * 2**shift) / scale))
-             for i in range(SIGMOID_TABLE_SIZE - 1)]
-    return shift, tuple(table) + (0,)
+    middles = (np.arange(SIGMOID_TABLE_SIZE - 1) + 0.5) * 2**shift
+    return shift, tuple(int(p) for p in np.floor(psi(middles))) + (0,)
 
 
 def sigmoid_surrogate_fixed(v, vth_scaled: int, shift: int, table: tuple[int, ...], xp):
