@@ -1,8 +1,8 @@
 """Engine speed: one MNIST training epoch of every rule on the core, float64, float32 and fixed
 point, beside backprop-through-time of the same spiking network in torch, on one machine.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/speed.py --data-dir ../shared/data
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/speed.py --data-dir ../shared/data --device cuda
+    OMP_NUM_THREADS=1 .venv-torch/bin/python benchmarks/speed.py --data-dir ../shared/data
+    OMP_NUM_THREADS=1 .venv-torch/bin/python benchmarks/speed.py --data-dir ../shared/data --device cuda
 
 Network: 784-500-10 LIF (the engine's neurons: du = 4095, dv = 0, threshold 1 in float
 units), T = 16 steps of direct coding, batch 64, the training set's first

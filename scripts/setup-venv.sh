@@ -32,6 +32,6 @@ if [ ! -x "$venv/bin/python" ] ||
     "$py" -m venv "$venv"
 fi
 echo "lava-plastic: installing the project and its dependencies into .venv (first time: a few minutes)" >&2
-quiet_pip "$venv" install --quiet --upgrade "pip<25"
-quiet_pip "$venv" install --quiet -e "$root[lava,test]"
+quiet_pip "$venv" install --quiet --no-cache-dir --upgrade "pip<25"
+quiet_pip "$venv" install --quiet --no-cache-dir -e "$root[lava,test]"
 echo "$want" > "$stamp"

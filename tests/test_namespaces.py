@@ -5,7 +5,9 @@
   (BLAS sums in another order) and identical counts.
 * Every module outside the Lava layer (``lava_graph``, ``processes``) imports with ``lava``
   blocked, and ``lava-plastic train`` trains with the engine there; the Lava backend says Lava
-  is needed, in one line.
+  is needed, in one line; a CUDA device that is not here is refused in one line.
+
+run-tests runs this module in ``.venv-torch`` (Python 3.11, torch's CPU build, numpy 2, no Lava).
 """
 import json
 import pkgutil
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 
 import lava_plastic
+from lava_plastic import cli
 from lava_plastic import fixed_point as fp
 from lava_plastic.datasets import load_digits
 from lava_plastic.learning import PlasticNetwork, compile_plan, engine
@@ -249,3 +252,11 @@ sys.exit(10 + code)
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("lava-plastic: the lava backend needs Lava")
     assert not (tmp_path / "lava").exists()
+
+
+def test_cli_refuses_a_cuda_device_that_is_not_here(capsys):
+    if CUDA:
+        pytest.skip("this machine has CUDA")
+    assert cli.main(["train", "--no-progress", "--device", "cuda:0"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert errors == ["lava-plastic: device 'cuda:0': torch finds no CUDA device here"]

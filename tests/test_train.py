@@ -114,13 +114,16 @@ def test_cli_rejects_bad_options(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_cli_refuses_a_cuda_device_that_is_not_here(capsys):
-    torch = pytest.importorskip("torch")
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
-    assert cli.main(["train", "--no-progress", "--device", "cuda:0"]) == 2
+def test_cli_refuses_a_torch_device_without_torch(capsys):
+    """The Lava venv has no torch (run-tests tests torch in .venv-torch): one line says so."""
+    try:
+        import torch  # noqa: F401
+        pytest.skip("torch is installed here (tests/test_namespaces.py covers the torch devices)")
+    except ImportError:
+        pass
+    assert cli.main(["train", "--no-progress", "--device", "torch-cpu"]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert errors == ["lava-plastic: device 'cuda:0': torch finds no CUDA device here"]
+    assert errors == ["lava-plastic: device 'torch-cpu' needs torch, which is not installed"]
 
 
 def small_net(precision="float"):
