@@ -1,6 +1,6 @@
 """The ``lava-plastic`` command line.
 
-``lava-plastic train``: trains a rule (DRTP, DFA, sDFA) on a data set (engine or Lava graph, float or fixed point),
+``lava-plastic train``: trains a rule (DRTP, DFA, sDFA; OPZO, ZO_sp, OPZO-DFA, OTTT-BP) on a data set (engine or Lava graph, float or fixed point),
 prints the test accuracy after each epoch and writes ``results.json`` and ``accuracy.png``.
 
 ``lava-plastic selfcheck``: runs the same LIF network on bundled digits in Lava's simulator and
@@ -54,7 +54,7 @@ def selfcheck(args) -> int:
 def train(args) -> int:
     from lava_plastic.datasets import DataError
     from lava_plastic.interrupt import Terminated
-    from lava_plastic.train import TrainConfig, run
+    from lava_plastic.train import TrainConfig, rule_defaults, run
 
     out = args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}"
     # In a torchrun launch every rank runs this; rank 0 speaks for the run, the others name
@@ -62,16 +62,23 @@ def train(args) -> int:
     rank = int(os.environ.get("RANK", "0")) if args.distributed else 0
     say = print if rank == 0 else (lambda *_, **__: None)
     who = f"lava-plastic (rank {rank})" if args.distributed else "lava-plastic"
+    # options left out take the rule's defaults (the OPZO paper's setting for the online
+    # rules), else TrainConfig's
+    defaults = rule_defaults(args.rule)
+    chosen = {name: getattr(args, name) if getattr(args, name) is not None
+              else defaults.get(name, TrainConfig.__dataclass_fields__[name].default)
+              for name in RULE_DEPENDENT}
     try:
         config = TrainConfig(
             rule=args.rule, dataset=args.dataset, data_dir=args.data_dir, backend=args.backend,
             precision=args.precision, model=args.model, epochs=args.epochs,
-            hidden=tuple(args.hidden or (100,)), seed=args.seed, lr=args.lr,
-            batch_size=args.batch_size, optimizer=args.optimizer, steps=args.steps,
+            hidden=tuple(chosen.pop("hidden")), seed=args.seed,
             weight_bits=args.weight_bits, lr_halving=args.lr_halving,
             augment_shift=args.augment_shift, max_train=args.max_train, max_test=args.max_test,
             out=out, dtype=args.dtype, device=args.device, distributed=args.distributed,
-            progress=not args.no_progress)
+            progress=not args.no_progress, noise=args.noise, noise_site=args.noise_site,
+            alpha=args.alpha, alpha_end=args.alpha_end, momentum=args.momentum,
+            antithetic=args.antithetic, loss=args.loss, **chosen)
         say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
@@ -91,12 +98,18 @@ def train(args) -> int:
     return 0
 
 
+RULE_DEPENDENT = ("lr", "optimizer", "batch_size", "steps", "hidden", "weight_decay",
+                  "schedule", "dropout")
+"""Options whose default depends on the rule (:func:`lava_plastic.train.rule_defaults`)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava-plastic", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a learning rule and report test accuracy")
     tr.add_argument("--rule", default="drtp",
-                    help="learning rule: drtp, dfa (direct feedback alignment) or sdfa (its error sign)")
+                    help="learning rule: drtp, dfa (direct feedback alignment), sdfa (its error "
+                         "sign); online: opzo, zo (ZO_sp), opzo-dfa, ottt-bp (spatial BP)")
     tr.add_argument("--dataset", default="digits", help="digits (bundled) or mnist")
     tr.add_argument("--data-dir", default=None, help="data directory (else $LAVA_PLASTIC_DATA)")
     tr.add_argument("--backend", default="engine", help="engine (batched) or lava (process graph)")
@@ -104,13 +117,42 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--model", default="lif", help="lif (spiking) or tanh (the paper's ANN)")
     tr.add_argument("--epochs", type=int, default=10)
     tr.add_argument("--hidden", type=int, action="append",
-                    help="hidden layer size; repeat for more layers (default 100)")
+                    help="hidden layer size; repeat for more layers (default 100; online "
+                         "rules 800 800)")
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--lr", type=float, default=2.0**-7,
-                    help="learning rate (lif + sgd: rounded to a power of two per layer)")
-    tr.add_argument("--batch-size", type=int, default=1)
-    tr.add_argument("--optimizer", default="sgd", help="sgd (the on-chip rule) or adam (float)")
-    tr.add_argument("--steps", type=int, default=16, help="time steps per sample (lif)")
+    tr.add_argument("--lr", type=float, default=None,
+                    help="learning rate (default 2**-7, online rules 2e-4, zo 2e-5; lif + sgd: "
+                         "rounded to a power of two per layer)")
+    tr.add_argument("--batch-size", type=int, default=None,
+                    help="samples per update (default 1; online rules 128)")
+    tr.add_argument("--optimizer", default=None,
+                    help="sgd (the on-chip rule), adam or adamw (float) (default sgd; online "
+                         "rules adamw)")
+    tr.add_argument("--weight-decay", type=float, default=None,
+                    help="adamw's decoupled weight decay (default 0; online rules 2e-4)")
+    tr.add_argument("--schedule", default=None,
+                    help="learning rate over the epochs: constant or cosine (to 0; adam, "
+                         "adamw) (default constant; online rules cosine)")
+    tr.add_argument("--steps", type=int, default=None,
+                    help="time steps per sample (lif; default 16); online rules: the readout's "
+                         "outputs per sample, the paper's T (default 6; the sample is presented "
+                         "for T plus one step per layer)")
+    tr.add_argument("--dropout", type=float, default=None,
+                    help="online rules: dropout rate of the hidden layers (default 0.2, zo 0)")
+    tr.add_argument("--noise", default="gaussian",
+                    help="online rules: noise distribution, gaussian, rademacher or sphere")
+    tr.add_argument("--noise-site", default="activity",
+                    help="online rules: where the noise enters, activity or membrane")
+    tr.add_argument("--alpha", type=float, default=0.2,
+                    help="online rules: noise scale at the first epoch")
+    tr.add_argument("--alpha-end", type=float, default=0.01,
+                    help="online rules: noise scale at the last epoch (linear in between)")
+    tr.add_argument("--momentum", type=float, default=0.99999,
+                    help="opzo: momentum of the feedback connections M (eq. 6)")
+    tr.add_argument("--antithetic", action="store_true",
+                    help="online rules: noise z, -z on consecutive steps (even windows)")
+    tr.add_argument("--loss", default="mix",
+                    help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE), mse or ce")
     tr.add_argument("--weight-bits", type=int, default=8,
                     help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
     tr.add_argument("--lr-halving", type=int, default=None,

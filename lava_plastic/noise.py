@@ -29,6 +29,8 @@ STREAM_ROUNDING = 1
 """Key stream of the fixed-point stochastic rounding of weight updates."""
 STREAM_PERTURBATION = 2
 """Key stream of the perturbations injected into neurons (OPZO, node perturbation)."""
+STREAM_DROPOUT = 3
+"""Key stream of the dropout masks of hidden layers."""
 NOISE_BITS = 12
 """Fraction bits of a perturbation value: 1.0 is ``2**12``."""
 TABLE_BITS = 16
@@ -155,19 +157,59 @@ def perturbation(key: tuple[int, ...], shape, distribution: str, xp, device=None
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"unknown perturbation distribution {distribution!r}; choose from "
                          f"{', '.join(DISTRIBUTIONS)}")
+    n = int(shape[-1]) if len(shape) else 1
+    if distribution == "sphere" and start % n:
+        raise ValueError(f"a sphere draw starts at a row: start {start} is not a multiple of {n}")
+    n_bits = 1 if distribution == "rademacher" else TABLE_BITS
+    return _values(uniform_bits(key, shape, n_bits, xp, device, start), distribution, xp)
+
+
+def row_perturbation(key: tuple[int, ...], rows, n: int, distribution: str, xp, device=None):
+    """:func:`perturbation` values ``(len(rows), n)`` whose row ``i`` is keyed by ``key`` and
+    ``rows[i]`` (an integer array of non-negative values below ``2**32``; a sample's ordinal,
+    say): row ``i``'s bits are ``hash32(j ^ hash32(key_hash(key) ^ rows[i]))`` for positions
+    ``j < n``, so a row is the same whichever rows are drawn beside it (a batch in the engine, a
+    batch of one in a Lava model) and ordinals never run out of positions."""
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"unknown perturbation distribution {distribution!r}; choose from "
+                         f"{', '.join(DISTRIBUTIONS)}")
+    n_bits = 1 if distribution == "rademacher" else TABLE_BITS
+    return _values(row_bits(key, rows, n, n_bits, xp, device), distribution, xp)
+
+
+def row_bits(key: tuple[int, ...], rows, n: int, n_bits: int, xp, device=None):
+    """Uniform integers in ``[0, 2**n_bits)`` (int32, ``n_bits <= 31``) of shape
+    ``(len(rows), n)``, row ``i`` keyed by ``key`` and ``rows[i]``
+    (:func:`row_perturbation`)."""
+    if not 1 <= n < 2**31:
+        raise ValueError(f"a row holds 1 to 2**31 - 1 values, got {n}")
+    if not 1 <= n_bits <= 31:
+        raise ValueError(f"n_bits must be in [1, 31], got {n_bits}")
+    row_streams = xp.astype(rows, xp.int64) & MASK32
+    row_streams = xp.astype(xp.where(row_streams >= 2**31, row_streams - 2**32, row_streams),
+                            xp.int32)
+    row_streams ^= _int32(key_hash(*key))
+    row_streams = hash32(row_streams)
+    index = xp.arange(n, dtype=xp.int32, device=device)
+    bits = hash32(index[None, :] ^ row_streams[:, None])
+    bits >>= 32 - n_bits  # the top n_bits, shifted logically
+    bits &= (1 << n_bits) - 1
+    return bits
+
+
+def _values(bits, distribution: str, xp):
+    """Perturbation values from uniform bits (one per value, 1 bit for Rademacher values,
+    ``TABLE_BITS`` otherwise), rows along the last axis (:func:`perturbation`)."""
+    shape = tuple(bits.shape)
     if distribution == "rademacher":
-        bits = uniform_bits(key, shape, 1, xp, device, start)
         bits *= -(2 << NOISE_BITS)
         bits += 1 << NOISE_BITS  # 0 -> +1, 1 -> -1
         return bits
-    index = uniform_bits(key, shape, TABLE_BITS, xp, device, start)
-    table = like(index, GAUSSIAN_TABLE)
-    values = xp.reshape(xp.take(table, xp.reshape(index, (-1,))), tuple(shape))
+    table = like(bits, GAUSSIAN_TABLE)
+    values = xp.reshape(xp.take(table, xp.reshape(bits, (-1,))), shape)
     if distribution == "gaussian":
         return values
-    n = int(shape[-1]) if len(shape) else 1
-    if start % n:
-        raise ValueError(f"a sphere draw starts at a row: start {start} is not a multiple of {n}")
+    n = shape[-1] if shape else 1
     wide = xp.astype(values, xp.int64)
     norm = xp.sqrt(xp.astype(xp.sum(wide * wide, axis=-1, keepdims=True), xp.float64))
     scaled = xp.astype(values, xp.float64) * (n**0.5 * 2**NOISE_BITS / xp.maximum(norm, 1.0))

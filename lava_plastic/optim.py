@@ -10,6 +10,7 @@ parameters"). Per-layer learning rates are given as scales of each direction.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,29 @@ class Adam:
         p += step
 
 
+@dataclass(frozen=True)
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter; PyTorch's ``AdamW``, the OPZO
+    paper's optimiser): each step first shrinks the parameters, ``p *= 1 - lr *
+    weight_decay``, then adds Adam's step. ``weight_decay`` is per unit of ``lr``, so that
+    with ``lr`` in weight units (``lr_real * 2**weight_bits``) it is ``weight_decay_real *
+    2**-weight_bits``, and a schedule that scales ``lr`` scales the decay with it."""
+
+    weight_decay: float = 0.0
+
+    def step_into(self, params, directions, state):
+        if self.weight_decay:
+            for p in params:
+                p *= 1 - self.lr * self.weight_decay
+        return super().step_into(params, directions, state)
+
+
+def cosine_lr(lr: float, epoch: int, epochs: int) -> float:
+    """The learning rate of ``epoch`` (1-based) of ``epochs`` annealed on a cosine from ``lr``
+    towards 0 (PyTorch's ``CosineAnnealingLR`` with ``T_max = epochs``, stepped per epoch)."""
+    return lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
+
+
 FLUSH_EVERY = 64
 """Steps between two flushes of the moments that approach the subnormal range (:class:`Adam`)."""
 FLUSH_MARGIN_BITS = 64
@@ -105,11 +129,22 @@ FLUSH_MARGIN_BITS = 64
 over 400 steps (``0.9**421 < 2**-64``) to fall from there into the subnormal range."""
 
 
-def make_optimizer(name: str, lr: float):
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
+def make_optimizer(name: str, lr: float, weight_decay: float = 0.0):
+    """The optimiser called ``name`` (:data:`OPTIMIZERS`); ``weight_decay`` per unit of ``lr``
+    (AdamW only)."""
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"learning rate must be positive, got {lr}")
+    if not (np.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight decay must be a non-negative number, got {weight_decay}")
+    if weight_decay and name != "adamw":
+        raise ValueError("weight decay is an option of adamw")
     if name == "sgd":
         return SGD(lr)
     if name == "adam":
         return Adam(lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose sgd or adam")
+    if name == "adamw":
+        return AdamW(lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")

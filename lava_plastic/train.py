@@ -1,6 +1,6 @@
 """Training runs: one configuration value in, a results dictionary out (and files on disk).
 
-``run(config)`` trains a rule (DRTP, DFA, sDFA) on a data set with the chosen backend (the
+``run(config)`` trains a rule (DRTP, DFA, sDFA; OPZO, ZO_sp, OPZO-DFA, OTTT-BP) on a data set with the chosen backend (the
 batched ``engine`` or the ``lava`` process graph), precision and model (spiking ``lif`` or the
 DRTP paper's ``tanh`` network), evaluates on the test split after every epoch and writes
 ``results.json`` and ``accuracy.png`` into ``config.out``. The engine needs no Lava; the ``lava``
@@ -24,7 +24,7 @@ from lava_plastic.learning import engine
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.parallel import close_group, local_device, open_group
 from lava_plastic.learning.plan import compile_plan
-from lava_plastic.optim import make_optimizer
+from lava_plastic.optim import OPTIMIZERS, cosine_lr, make_optimizer
 from lava_plastic.rules import RULES, make_rule
 from lava_plastic.rules.feedback import projection_matrices
 
@@ -68,6 +68,36 @@ class TrainConfig:
     dtype: str = "float64"
     device: str = "cpu"
     distributed: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    dropout: float = 0.0
+    noise: str = "gaussian"
+    noise_site: str = "activity"
+    alpha: float = 0.2
+    alpha_end: float = 0.01
+    momentum: float = 0.99999
+    antithetic: bool = False
+    loss: str = "mix"
+
+    @property
+    def online(self) -> bool:
+        """Whether the rule is one of the online rules (OPZO and its baselines)."""
+        return getattr(RULES.get(self.rule), "online", False)
+
+    def rule_value(self, n_classes: int):
+        """The rule this configuration trains with (its hyper-parameters checked)."""
+        common = dict(lr=self.lr, n_classes=n_classes, seed=self.seed)
+        if not self.online:
+            return make_rule(self.rule, **common)
+        return make_rule(self.rule, **common, alpha=self.alpha, alpha_end=self.alpha_end,
+                         momentum=self.momentum, noise=self.noise, site=self.noise_site,
+                         antithetic=self.antithetic, loss=self.loss)
+
+    def window(self, n_layers: int) -> int:
+        """Steps per sample: ``steps``; for the online rules ``steps`` outputs of the readout,
+        which first sees a sample ``n_layers`` steps after it starts (one Dense delay a layer),
+        so ``steps + n_layers``."""
+        return self.steps + n_layers if self.online else self.steps
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -76,9 +106,11 @@ class TrainConfig:
                                      ("backend", self.backend, BACKENDS),
                                      ("precision", self.precision, ("float", "fixed")),
                                      ("model", self.model, MODELS),
-                                     ("optimizer", self.optimizer, ("sgd", "adam"))):
+                                     ("optimizer", self.optimizer, OPTIMIZERS),
+                                     ("schedule", self.schedule, SCHEDULES)):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
+        self._check_online_options()
         for name in ("epochs", "batch_size", "steps"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
@@ -103,8 +135,16 @@ class TrainConfig:
         if self.augment_shift and self.backend == "lava":
             raise ValueError("the lava backend presents the stored training samples: "
                              "augmentation runs in the engine")
-        if self.optimizer == "adam" and self.precision == "fixed":
-            raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
+        if self.optimizer != "sgd" and self.precision == "fixed":
+            raise ValueError(f"{self.optimizer} runs in float only; fixed point trains with the "
+                             f"on-chip SGD rule")
+        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight decay must be a non-negative number, got {self.weight_decay!r}")
+        if self.weight_decay and self.optimizer != "adamw":
+            raise ValueError("weight decay is an option of adamw")
+        if self.schedule == "cosine" and self.optimizer == "sgd":
+            raise ValueError("the on-chip rule's learning rate is a power-of-two shift: the "
+                             "cosine schedule is for adam and adamw (sgd has --lr-halving)")
         if self.dtype not in engine.FLOAT_DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; choose from {', '.join(engine.FLOAT_DTYPES)}")
         if self.dtype != "float64" and (self.precision != "float" or self.backend != "engine"):
@@ -119,6 +159,54 @@ class TrainConfig:
         if not re.fullmatch(r"cpu|torch-cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"unknown device {self.device!r}; choose cpu (numpy), torch-cpu, "
                              f"cuda or cuda:N")
+
+
+    def _check_online_options(self):
+        """The online rules' options: valid values, used only with those rules and where they
+        run (one ``ValueError`` each; the rule value checks its own hyper-parameters)."""
+        online_defaults = {f: TrainConfig.__dataclass_fields__[f].default for f in ONLINE_OPTIONS}
+        if not self.online:
+            changed = [f for f, d in online_defaults.items() if getattr(self, f) != d]
+            if changed:
+                raise ValueError(f"--{changed[0].replace('_', '-')} is an option of the online "
+                                 f"rules ({', '.join(ONLINE_RULES)}), not of {self.rule}")
+            return
+        if not (np.isfinite(self.dropout) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.model != "lif":
+            raise ValueError(f"{self.rule} trains the spiking (lif) network")
+        if self.backend != "engine":
+            raise ValueError(f"the lava backend of {self.rule} is not implemented yet; the "
+                             f"engine backend runs it")
+        if self.distributed:
+            raise ValueError(f"distributed training of {self.rule} is not implemented yet")
+        window = self.window(len(self.hidden) + 1)
+        if self.antithetic and window % 2:
+            raise ValueError(f"antithetic noise pairs consecutive steps: the window of {window} "
+                             f"steps ({self.steps} outputs plus one per layer) must be even")
+        self.rule_value(2)  # its hyper-parameters, before any data is read
+
+
+ONLINE_OPTIONS = ("dropout", "noise", "noise_site", "alpha", "alpha_end", "momentum",
+                  "antithetic", "loss")
+"""Options of the online rules alone (:class:`TrainConfig`)."""
+ONLINE_RULES = tuple(name for name, rule in RULES.items() if getattr(rule, "online", False))
+SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules over the epochs: constant, or annealed on a cosine to 0
+(:func:`lava_plastic.optim.cosine_lr`, the OPZO paper's)."""
+ONLINE_DEFAULTS = dict(lr=2e-4, optimizer="adamw", weight_decay=2e-4, schedule="cosine",
+                       batch_size=128, steps=6, hidden=(800, 800), dropout=0.2)
+"""The OPZO paper's MNIST setting (App. C.3.2): the command line's defaults for the online
+rules (ZO_sp: lr 2e-5 and no dropout)."""
+ZO_DEFAULTS = dict(ONLINE_DEFAULTS, lr=2e-5, dropout=0.0)
+
+
+def rule_defaults(rule: str) -> dict:
+    """The command line's defaults for ``rule`` where they differ from :class:`TrainConfig`'s
+    (DRTP's): the OPZO paper's setting for the online rules."""
+    if rule not in ONLINE_RULES:
+        return {}
+    return ZO_DEFAULTS if rule == "zo" else ONLINE_DEFAULTS
 
 
 def engine_template(device: str):
@@ -175,22 +263,32 @@ def epoch_rule(config: TrainConfig, rule, epoch: int):
 
 def _engine_lif(config, data, plan, epoch_done, parallel=None):
     net, rule = plan.net, plan.rule
-    optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr)
+    base_optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr,
+                                               config.weight_decay)
+    optimizer = base_optimizer
     device = config.device if parallel is None else local_device(config.device)
     state = engine.init_state(plan, optimizer=optimizer, template=engine_template(device),
                               dtype=config.dtype)
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
         epoch_plan = compile_plan(net, epoch_rule(config, rule, epoch), config.batch_size)
+        if config.schedule == "cosine":
+            optimizer = replace(base_optimizer, lr=cosine_lr(base_optimizer.lr, epoch,
+                                                             config.epochs))
+        online_options = {}
+        if config.online:
+            online_options = dict(alpha=rule.alpha_of(epoch, config.epochs),
+                                  dropout=config.dropout)
         train_x = epoch_train_x(config, data, epoch)
         order = rng.permutation(len(train_x))
         bar = _progress(config, len(order), epoch)
         start = time.perf_counter()
-        seen = np.zeros((len(order), net.n_classes), dtype=np.int64)
+        seen = np.zeros((len(order), net.n_classes))
         for i in range(0, len(order), 10 * config.batch_size):
             chunk = order[i : i + 10 * config.batch_size]
             state, chunk_seen = engine.train_epoch(epoch_plan, state, train_x, data.train_y,
-                                                   config.batch_size, optimizer, chunk, parallel)
+                                                   config.batch_size, optimizer, chunk, parallel,
+                                                   **online_options)
             seen[chunk] = chunk_seen[chunk]
             bar.update(len(chunk))
         bar.close()
@@ -281,7 +379,7 @@ def _run(config: TrainConfig, log, parallel) -> dict:
         parallel.agree(_fingerprint(config, data))
         if parallel.rank:
             config = replace(config, out=None, progress=False)
-    rule = make_rule(config.rule, lr=config.lr, n_classes=data.n_classes, seed=config.seed)
+    rule = config.rule_value(data.n_classes)
     history = []
 
     def epoch_done(epoch, train_acc, test_acc, seconds):
@@ -292,9 +390,11 @@ def _run(config: TrainConfig, log, parallel) -> dict:
 
     plan = None
     if config.model == "lif":
-        net = PlasticNetwork((data.n_features,) + config.hidden + (data.n_classes,),
-                             n_steps=config.steps, precision=config.precision,
-                             weight_bits=config.weight_bits)
+        sizes = (data.n_features,) + config.hidden + (data.n_classes,)
+        neuron = dict(reset="subtract", dv=2048, output="readout") if config.online else {}
+        net = PlasticNetwork(sizes, n_steps=config.window(len(sizes) - 1),
+                             precision=config.precision, weight_bits=config.weight_bits,
+                             **neuron)
         plan = compile_plan(net, rule, config.batch_size)  # bad settings fail before training
     world_size = 1 if parallel is None else parallel.world_size
     try:
@@ -331,6 +431,9 @@ def summarise(config: TrainConfig, data, plan, history, world_size: int = 1,
         "steps": config.steps if config.model == "lif" else None,
         "weight_bits": config.weight_bits if config.model == "lif" else None,
         "lr_shifts": [lp.lr_shift for lp in plan.layers] if plan else None,
+        "window": plan.net.n_steps if plan else None,
+        "weight_decay": config.weight_decay, "schedule": config.schedule,
+        **({f: getattr(config, f) for f in ONLINE_OPTIONS} if config.online else {}),
         "dtype": config.dtype, "device": config.device, "world_size": world_size,
         "n_train": len(data.train_x), "n_test": len(data.test_x),
         "test_accuracy": history[-1]["test_accuracy"],

@@ -30,8 +30,9 @@ from lava_plastic.learning import synapse
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.parallel import DataParallel
 from lava_plastic.learning.neuron import current, modulation, neuron_step, rest
-from lava_plastic.learning.plan import Plan
-from lava_plastic.optim import Adam
+from lava_plastic.learning import online
+from lava_plastic.learning.plan import Plan, is_online
+from lava_plastic.optim import make_optimizer
 from lava_plastic.rules.base import (PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels,
                                      he_uniform, one_hot)
 from lava_plastic.rules.feedback import project, projection_matrices, projection_weights
@@ -77,8 +78,18 @@ def check_weights(net: PlasticNetwork, weights) -> None:
 
 def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
     """The hidden layers' feedback matrices in modulation units: ``bs`` (real ``(C, n_k)``
-    matrices) or the rule's own, drawn from its seed."""
+    matrices) or the rule's own, drawn from its seed. The online rules' (real units): OPZO's
+    ``M_k`` ``(n_k, C)`` at zero (after eq. 5), DFA's ``B_k``, none for ZO_sp and BP."""
     net = plan.net
+    if is_online(plan.rule):
+        kind = plan.rule.feedback_kind
+        if kind == "momentum":
+            return tuple(np.zeros((n, net.n_classes)) for n in net.hidden_sizes)
+        if kind == "random":
+            if bs is None:
+                bs = projection_matrices(plan.rule.seed, net.n_classes, net.hidden_sizes)
+            return tuple(np.asarray(b, dtype=np.float64) for b in bs)
+        return ()
     if bs is None:
         bs = projection_matrices(plan.rule.seed, net.n_classes, net.hidden_sizes)
     return projection_weights(bs, net.n_classes, net.hidden_sizes, net.fixed)
@@ -104,13 +115,16 @@ def encode_input(net: PlasticNetwork, x) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class TrainState:
     """What training changes and carries: the weights (any namespace; int32 in fixed point),
-    the hidden layers' feedback matrices (modulation units), the optimiser state and the number
-    of writes so far (which keys the fixed-point stochastic rounding)."""
+    the hidden layers' feedback matrices (modulation units; the online rules': OPZO's ``M_k``
+    ``(n_k, C)``, which training updates in place, or DFA's real ``B_k``), the optimiser state,
+    the number of writes so far (which keys the fixed-point stochastic rounding) and of samples
+    presented while learning (whose ordinals key the online rules' noise)."""
 
     weights: tuple
     feedback: tuple
     opt_state: object
     n_updates: int
+    n_samples: int = 0
 
 
 FLOAT_DTYPES = ("float64", "float32")
@@ -245,12 +259,18 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500,
     rows = np.arange(len(x))
     if parallel is not None:
         rows = parallel.for_batch(len(x)).share(rows)
-    out = [xp.zeros((0, plan.net.n_classes), dtype=xp.int64, device=device(template))]
+    online_rule = is_online(plan.rule)
+    score_dtype = template.dtype if online_rule else xp.int64
+    out = [xp.zeros((0, plan.net.n_classes), dtype=score_dtype, device=device(template))]
     for i in range(0, len(rows), batch_size):
         xb = _on_engine(template, encode_input(plan.net, x[rows[i : i + batch_size]]))
         no_label = xp.zeros((xb.shape[0], plan.net.n_classes), dtype=xp.int64,
                             device=device(template))
-        out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
+        if online_rule:
+            out.append(online.run_batch(plan, state.weights, state.feedback, xb, no_label,
+                                        None, learn=False)[0])
+        else:
+            out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
     if parallel is None:
         return xp.concat(out)
     counts = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
@@ -260,30 +280,39 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500,
 
 
 def accuracy(counts, labels) -> float:
-    """Fraction of samples whose most active output neuron (lowest index on ties) is the label."""
+    """Fraction of samples whose most active output neuron (lowest index on ties) is the label:
+    spike counts, or a readout's summed outputs."""
     return float(np.mean(to_numpy(counts).argmax(axis=1) == to_numpy(labels)))
 
 
 def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optimizer, order,
-                parallel: DataParallel | None = None):
+                parallel: DataParallel | None = None, alpha: float = 0.0, dropout: float = 0.0):
     """One pass over ``(x, labels)`` in the sample ``order`` given. ``optimizer``: ``None``
     for the on-chip rule (:func:`synapse.write` per batch, the summed update of the batch's
     samples), or an :mod:`lava_plastic.optim` value (float only) fed with
     :func:`synapse.direction`. With ``parallel``, this rank runs its share of each batch and
     the accumulators are summed across ranks before every rank writes the same update.
-    Returns the new state and the output spike counts of every sample, seen while learning, in
-    the rows of ``x`` (numpy)."""
+    The online rules (:mod:`.online`) take the epoch's noise scale ``alpha`` and the hidden
+    layers' ``dropout`` rate.
+    Returns the new state and the output spike counts (a readout's summed outputs) of every
+    sample, seen while learning, in the rows of ``x`` (numpy)."""
     check_weights(plan.net, state.weights)
     labels = check_labels(labels, plan.net.n_classes)
     if len(labels) != len(x):
         raise ValueError(f"got {len(x)} inputs and {len(labels)} labels")
+    online_rule = is_online(plan.rule)
+    if online_rule:
+        check_online_options(plan, alpha, dropout, parallel)
     order = np.asarray(order)
     template = state.weights[0]
     xp = namespace(template)
     weights, opt_state, n_updates = list(state.weights), state.opt_state, state.n_updates
     if optimizer is not None:  # one copy, then the optimiser updates in place
         weights = [xp.asarray(w, copy=True) for w in weights]
-    seen = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
+    # M learns in place: a copy, so that the state passed in stays as it was
+    feedback = tuple(xp.asarray(f, copy=True) for f in state.feedback)
+    n_samples = state.n_samples
+    seen = np.zeros((len(x), plan.net.n_classes), dtype=np.float64 if online_rule else np.int64)
     for i in range(0, len(order), batch_size):
         idx = order[i : i + batch_size]
         batch_parallel = None if parallel is None else parallel.for_batch(len(idx))
@@ -291,9 +320,15 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
             idx = batch_parallel.share(idx)
         payload = _on_engine(template, encode_input(plan.net, x[idx]))
         y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
-        batch_state = TrainState(tuple(weights), state.feedback, opt_state, n_updates)
-        counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True,
-                                 parallel=batch_parallel)
+        if online_rule:
+            rows = like(template, np.arange(n_samples, n_samples + len(idx), dtype=np.int64))
+            counts, accs, feedback = online.run_batch(plan, weights, feedback, payload, y_star,
+                                                      rows, True, alpha, dropout)
+        else:
+            batch_state = TrainState(tuple(weights), feedback, opt_state, n_updates)
+            counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True,
+                                     parallel=batch_parallel)
+        n_samples += len(idx)
         seen[idx] = to_numpy(counts)
         if optimizer is None:
             weights = [synapse.write(lp, w, a, n_updates, xp)
@@ -306,16 +341,26 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
         seen_rows = seen[order]
         parallel.sum([seen_rows])
         seen[order] = seen_rows
-    return TrainState(tuple(weights), state.feedback, opt_state, n_updates), seen
+    return TrainState(tuple(weights), feedback, opt_state, n_updates, n_samples), seen
 
 
-def make_optimizer_for(net: PlasticNetwork, name: str, lr: float):
-    """``None`` (the on-chip rule) for ``sgd``; Adam (float only) with ``lr`` in real weight
-    units, converted to weight units."""
+def check_online_options(plan: Plan, alpha: float, dropout: float, parallel) -> None:
+    """Refuse what the online rules cannot train with (one ``ValueError`` each)."""
+    if plan.rule.noisy and not (np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"the noise scale alpha must be positive, got {alpha!r}")
+    if not (np.isfinite(dropout) and 0 <= dropout < 1):
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if parallel is not None:
+        raise ValueError(f"distributed training of {plan.rule.name} is not implemented yet")
+
+
+def make_optimizer_for(net: PlasticNetwork, name: str, lr: float, weight_decay: float = 0.0):
+    """``None`` (the on-chip rule) for ``sgd``; Adam or AdamW (float only) with ``lr`` and
+    ``weight_decay`` in real weight units, converted to weight units."""
     if name == "sgd":
+        if weight_decay:
+            raise ValueError("weight decay is an option of adamw")
         return None
-    if name == "adam":
-        if net.fixed:
-            raise ValueError("Adam runs in float only; fixed point trains with the on-chip SGD rule")
-        return Adam(lr * 2**net.weight_bits)
-    raise ValueError(f"unknown optimizer {name!r}; choose sgd or adam")
+    if net.fixed:
+        raise ValueError(f"{name} runs in float only; fixed point trains with the on-chip SGD rule")
+    return make_optimizer(name, lr * 2**net.weight_bits, weight_decay * 2.0**-net.weight_bits)

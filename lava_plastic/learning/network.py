@@ -8,6 +8,8 @@ from lava_plastic.network import PRECISIONS
 
 RESETS = ("zero", "subtract")
 """What a spike does to the voltage (:class:`PlasticNetwork`)."""
+OUTPUTS = ("spiking", "readout")
+"""What the output layer is (:class:`PlasticNetwork`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,7 +24,10 @@ class PlasticNetwork:
     graded input payload (0: the input is binary spikes). ``reset``: what a spike does to the
     voltage: ``"zero"`` sets it to 0 (Lava's LIF, Loihi's), ``"subtract"`` subtracts the
     threshold (the OTTT/OPZO neuron, OPZO paper eq. 1: with ``du = 4095`` and ``dv = 2048``,
-    ``v[t+1] = (v[t] - V_th s[t]) / 2 + W s_in``, leak 0.5).
+    ``v[t+1] = (v[t] - V_th s[t]) / 2 + W s_in``, leak 0.5). ``output``: ``"spiking"``, LIF
+    neurons whose spike counts classify, or ``"readout"``, non-spiking neurons whose output at a
+    step is their synaptic input, ``o[t] = W s[t-1]`` (one step of Dense delay), and whose sum
+    over the sample classifies (OPZO App. C.3.2).
 
     Units: the fixed LIF state is Lava's (24-bit ``u``, ``v``; threshold ``vth << 6``); float
     ``u``, ``v`` are the fixed values divided by 64, so the float threshold is ``vth``. The Dense
@@ -39,6 +44,7 @@ class PlasticNetwork:
     weight_bits: int = 8
     input_bits: int = 8
     reset: str = "zero"
+    output: str = "spiking"
 
     def __post_init__(self):
         object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
@@ -48,6 +54,8 @@ class PlasticNetwork:
             raise ValueError(f"sizes must list at least input and output sizes >= 1, got {self.sizes}")
         if self.reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {self.reset!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if self.sizes[-1] < 2:
             raise ValueError("the output layer needs at least 2 classes")
         checks = [("n_steps", self.n_steps, 2, 10_000), ("du", self.du, 0, 4095),

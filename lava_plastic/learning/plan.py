@@ -34,6 +34,16 @@ class LayerPlan:
     ``a_bound`` the synaptic input after the exponent, so fixed-point wraps that provably change
     nothing are skipped. ``reset_subtract``: a spike subtracts the threshold from the voltage
     instead of zeroing it (:attr:`PlasticNetwork.reset`).
+
+    The presynaptic term of the pairs (:mod:`lava_plastic.rules.opzo` for the online rules):
+    ``trace_decay`` is the retention of the synapse's trace of its input, ``p <- decay p + s``
+    (0: the previous input, DRTP's; the postsynaptic membrane's ``1 - dv/4096`` for OTTT's
+    trace), in units of ``2**-pre_bits`` (the payload's fraction bits at the first layer, else
+    :data:`TRACE_BITS` for the online rules' spikes and 0 for DRTP's). ``lag``: steps from this
+    layer's activity to the output (``K - 1 - k``). ``align``: steps between a hidden neuron's
+    potential and the error that reaches it about that wavefront (``lag + 1`` for the online
+    rules, whose error is formed at the output every step and sent one step on; 0 otherwise):
+    the layer pairs the error with the surrogate and trace of ``align`` steps earlier.
     """
 
     k: int
@@ -59,6 +69,14 @@ class LayerPlan:
     forward_bound: int
     a_bound: int
     reset_subtract: bool
+    trace_decay: float
+    pre_bits: int
+    lag: int
+    align: int
+
+    @property
+    def hidden(self) -> bool:
+        return not self.output
 
     @property
     def memoryless(self) -> bool:
@@ -82,20 +100,48 @@ class Plan:
         return self.rule.feedback
 
 
-def lr_shift(net: PlasticNetwork, lr: float, k: int) -> int:
+TRACE_BITS = 6
+"""Fraction bits of the online rules' spike traces: with OTTT's leak 0.5 a spike train's trace
+stays below 2 spikes, 7 bits unsigned (a Loihi trace's width)."""
+
+
+def lr_shift(net: PlasticNetwork, lr: float, k: int, pre_bits: int | None = None) -> int:
     """The accumulator shift giving layer ``k`` the real learning rate ``lr``, rounded to a
-    power of two (float uses the same power)."""
-    shift = int(round(DELTA_SHIFT + net.in_bits(k) - net.weight_bits - math.log2(lr)))
+    power of two (float uses the same power); ``pre_bits``: the fraction bits of the
+    presynaptic term (default: the layer's input's)."""
+    pre_bits = net.in_bits(k) if pre_bits is None else pre_bits
+    shift = int(round(DELTA_SHIFT + pre_bits - net.weight_bits - math.log2(lr)))
     if not 0 <= shift <= MAX_LR_SHIFT:
         raise ValueError(f"learning rate {lr} gives an accumulator shift {shift} outside "
                          f"[0, {MAX_LR_SHIFT}]")
     return shift
 
 
+def is_online(rule: Rule) -> bool:
+    """Whether ``rule`` trains online through time from an output error at every step (OPZO and
+    its baselines, :mod:`lava_plastic.rules.opzo`)."""
+    return getattr(rule, "online", False)
+
+
 def check_rule(net: PlasticNetwork, rule: Rule) -> None:
     """Refuse a rule the network cannot be trained with (one ``ValueError``)."""
     if rule.n_classes != net.n_classes:
         raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
+    online = is_online(rule)
+    if online and net.output != "readout":
+        raise ValueError(f"{rule.name} learns from the error of a readout output: use "
+                         f"output='readout'")
+    if not online and net.output != "spiking":
+        raise ValueError(f"{rule.name} learns from output spikes: use output='spiking'")
+    if online and net.fixed:
+        raise ValueError(f"{rule.name} runs in float so far: its fixed-point form is not "
+                         f"implemented yet")
+    if getattr(rule, "antithetic", False) and net.n_steps % 2:
+        raise ValueError(f"antithetic noise pairs consecutive steps: the number of steps must "
+                         f"be even, got {net.n_steps}")
+    if online and net.n_steps <= net.n_layers:
+        raise ValueError(f"a readout {net.n_layers} layers deep first sees a sample at step "
+                         f"{net.n_layers}: use more than {net.n_layers} steps")
 
 
 def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
@@ -113,12 +159,16 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
         width, table = surrogate_width_shift(net.vth_scaled, rule.psi_width), ()
         float_width = 2.0**width / 2**fp.VTH_SHIFT
     layers = []
-    for k in range(net.n_layers):
+    online = is_online(rule)
+    n_layers = net.n_layers
+    for k in range(n_layers):
         graded = k == 0
         max_in = 2 ** (net.in_bits(k)) if graded else 1
         pair_bound = 2**DELTA_SHIFT * max_in
         acc_bound = (net.n_steps - 1) * batch_size * pair_bound
-        shift = lr_shift(net, rule.layer_lr(k, net.n_layers), k)
+        hidden = k < n_layers - 1
+        pre_bits = TRACE_BITS if online and not graded else net.in_bits(k)
+        shift = lr_shift(net, rule.layer_lr(k, n_layers), k, pre_bits)
         # the write adds rounding noise below 2**shift to the register
         if net.fixed and acc_bound + 2**shift > 2 ** (ACC_BITS - 1):
             raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
@@ -129,13 +179,17 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
         forward_matmul, forward_chunks = fp.exact_product(term_bound, net.sizes[k])
         exp = net.weight_exp(k)
         common = dict(k=k, n_in=net.sizes[k], n_out=net.sizes[k + 1], fixed=net.fixed,
-                      output=k == net.n_layers - 1, graded_in=graded, n_steps=net.n_steps,
+                      # the online rules' hidden activity is graded when noise is added to it
+                      output=not hidden, graded_in=graded or online, n_steps=net.n_steps,
                       weight_exp=exp,
                       lr_shift=shift,
                       seed=rule.seed, first_valid=1, surrogate=rule.surrogate,
                       acc_matmul=fp.matmul_dtype(acc_bound),
                       forward_matmul=forward_matmul, forward_chunks=forward_chunks,
                       forward_bound=forward_bound, reset_subtract=net.reset == "subtract",
+                      trace_decay=1 - net.dv / fp.DECAY_UNITY if online and hidden else 0.0,
+                      pre_bits=pre_bits, lag=n_layers - 1 - k,
+                      align=n_layers - k if online and hidden else 0,
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)
         if net.fixed:
             layers.append(LayerPlan(**common, du=net.du, dv=net.dv, vth=net.vth_scaled,

@@ -1,0 +1,197 @@
+"""The online rules' batch (OPZO, ZO_sp, DFA and spatial BP on OTTT's network,
+:mod:`lava_plastic.rules.opzo`), in the Lava graph's step order and with its delays.
+
+At step ``t`` of a sample (from rest, ``n_steps`` steps):
+
+1. each synapse sends what it weighted at ``t - 1`` (one step of Dense delay; dropped at
+   ``t = 0``) and takes its trace of the inputs up to ``t - 1``, the presynaptic term
+   that caused this step's potential (``p <- decay p + s``);
+2. each hidden layer integrates, takes the surrogate of its (noisy, with membrane noise)
+   pre-reset potential, fires (reset by subtraction) and sends its spikes (plus ``alpha z``
+   with activity noise; times its dropout mask); the readout's output is its synaptic input;
+3. the readout forms the error ``e[t]`` of the step and learns from it with its previous input;
+4. each hidden layer ``k`` receives the feedback of ``e[t - 1]`` (sent one step on) and pairs it
+   with its surrogate and its synapse's trace of ``align_k`` steps earlier, the wavefront that
+   caused that error;
+5. ``M_k`` learns from ``z_k[t - lag_k]`` and ``o[t]`` (OPZO).
+
+Float only so far. Updates accumulate over the batch and are written after it, as the DRTP
+engine's; ``M`` is updated every step.
+"""
+from __future__ import annotations
+
+from lava_plastic.engine import fire, lif_float_voltage
+from lava_plastic.learning import synapse
+from lava_plastic.learning.neuron import NeuronState, current, rest, surrogate
+from lava_plastic.learning.plan import Plan
+from lava_plastic.noise import (NOISE_BITS, STREAM_DROPOUT, STREAM_PERTURBATION, row_bits,
+                                row_perturbation)
+from lava_plastic.rules.base import B_SHIFT, DELTA_SHIFT
+from lava_plastic.rules.opzo import loss_value, momentum_step, output_error
+from lava_plastic.xp import device, namespace
+
+DROPOUT_BITS = 16
+"""Uniform bits per dropout decision (a neuron is kept when they reach ``rate * 2**16``)."""
+
+
+def noise(plan: Plan, k: int, rows, t: int, xp, dtype, dev):
+    """The noise ``z`` of hidden layer ``k`` at step ``t`` for the samples of ordinals ``rows``,
+    ``(batch, n_k)`` in the float dtype: keyed by ``(seed, perturbation stream, k, step)`` and
+    the ordinal (:func:`lava_plastic.noise.row_perturbation`); antithetic noise draws at even
+    steps and negates the draw at the odd step after."""
+    rule = plan.rule
+    step, negate = (t // 2, t % 2 == 1) if rule.antithetic else (t, False)
+    values = row_perturbation((rule.seed, STREAM_PERTURBATION, k, step), rows,
+                              plan.layers[k].n_out, rule.noise, xp, dev)
+    z = xp.astype(values, dtype) * 2.0**-NOISE_BITS
+    return -z if negate else z
+
+
+def dropout_masks(plan: Plan, rows, rate: float, xp, dtype, dev):
+    """Per hidden layer, each sample's dropout mask ``(batch, n_k)``, constant over the
+    sample: ``1 / (1 - rate)`` for a kept neuron, 0 for a dropped one, keyed by the seed, the
+    layer and the sample's ordinal."""
+    if rate == 0:
+        return [None] * (len(plan.layers) - 1)
+    threshold = int(round(rate * 2**DROPOUT_BITS))
+    masks = []
+    for lp in plan.layers[:-1]:
+        bits = row_bits((plan.rule.seed, STREAM_DROPOUT, lp.k), rows, lp.n_out, DROPOUT_BITS,
+                        xp, dev)
+        masks.append(xp.astype(bits >= threshold, dtype) * (1.0 / (1.0 - rate)))
+    return masks
+
+
+def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
+              alpha: float = 0.0, dropout: float = 0.0):
+    """Present a batch (``payload`` ``(batch, n_in)``, one-hot ``y_star``, the samples'
+    ordinals ``rows`` keying their noise) for ``n_steps`` steps from rest. Returns the readout's
+    summed outputs ``(batch, C)`` (in voltage units), and, if ``learn``, each layer's update
+    accumulator (ascent directions, as the DRTP engine's) and the feedback state after the
+    batch (``M_k`` updated in place), else ``None, feedback``. ``alpha``: the noise scale;
+    ``dropout``: the hidden layers' dropout rate (training only)."""
+    xp = namespace(payload)
+    rule, layers = plan.rule, plan.layers
+    n_layers, hidden = len(layers), len(layers) - 1
+    dtype, dev = weights[0].dtype, device(payload)
+    batch = payload.shape[0]
+    kind = rule.feedback_kind
+    noisy = learn and rule.noisy
+    membrane, activity = noisy and rule.site == "membrane", noisy and rule.site == "activity"
+    masks = dropout_masks(plan, rows, dropout, xp, dtype, dev) if learn else [None] * hidden
+    y_star = xp.astype(y_star, dtype)
+    neurons = [rest(lp, batch, xp, dev, dtype) for lp in layers[:-1]]
+    summed = xp.zeros((batch, plan.net.n_classes), dtype=dtype, device=dev)
+    layer_in = [None] * n_layers
+    traces = [None] * n_layers
+    first_coefficient = 0.0  # layer 0's trace of a constant payload is a multiple of it
+    psi_lines = [[] for _ in range(hidden)]
+    pre_lines = [[] for _ in range(hidden)]
+    z_lines = [[] for _ in range(hidden)]  # each step's noise, for M and ZO_sp
+    first_sum, accs = None, [None] * n_layers
+    e_prev = loss_prev = None
+    # Direct coding sends the same payload every step: the first layer's input is computed once.
+    a_first = synapse.forward(layers[0], weights[0], payload, xp)
+    vth_out = layers[-1].vth
+    for t in range(plan.net.n_steps):
+        s = payload
+        o = None
+        for k, lp in enumerate(layers):
+            if t == 0:
+                a_in = xp.zeros((batch, lp.n_out), dtype=dtype, device=dev)
+            else:
+                a_in = a_first if k == 0 else synapse.forward(lp, weights[k], layer_in[k], xp)
+            # the pre term: the trace of the inputs up to t - 1 (reset at the sample's start)
+            if k == 0:
+                first_coefficient = (lp.trace_decay * first_coefficient + 1.0) if t else 0.0
+                pre = first_coefficient
+            elif t == 0:
+                pre = traces[k] = xp.zeros((batch, lp.n_in), dtype=dtype, device=dev)
+            else:
+                pre = layer_in[k] * 2.0**lp.pre_bits
+                if lp.trace_decay:
+                    pre += lp.trace_decay * traces[k]
+                traces[k] = pre
+            if lp.hidden:
+                u = current(lp, neurons[k].u, a_in, xp)
+                v = lif_float_voltage(neurons[k].v, u, lp.dv, 0.0)
+                z = noise(plan, k, rows, t, xp, dtype, dev) if noisy else None
+                if noisy:
+                    z_lines[k].append(z)
+                if membrane:
+                    v = v + (alpha * lp.vth) * z
+                psi = surrogate(lp, v, xp)
+                v, spikes = fire(v, lp.vth, lp.reset_subtract)
+                neurons[k] = NeuronState(u, v, neurons[k].count)
+                out = xp.astype(spikes, dtype)
+                if activity:
+                    out = out + alpha * z
+                if masks[k] is not None:
+                    out = out * masks[k]
+                if learn:
+                    psi_lines[k].append(psi)
+                    pre_lines[k].append(pre)
+            else:
+                o = a_in / vth_out  # the readout's output, in thresholds
+                summed = summed + a_in
+                out_pre = pre
+            layer_in[k] = s
+            s = out if lp.hidden else None
+        if not learn:
+            continue
+        e = output_error(o, y_star, rule.loss, xp)
+        # the readout learns from its own error and the input that caused o[t]
+        if t:  # at t = 0 the readout's input is dropped: nothing caused o[0]
+            accs[-1] = _add(accs[-1], synapse.accumulate(layers[-1], e * -(2.0**DELTA_SHIFT),
+                                                         out_pre, xp))
+        if e_prev is not None:
+            upper = e_prev * -(2.0**DELTA_SHIFT)  # BP: the layer above's third factor
+            for k in reversed(range(hidden)):
+                lp = layers[k]
+                step = t - lp.align
+                if step < 0:
+                    break
+                if kind == "momentum":
+                    m = -(e_prev @ feedback[k].T)
+                elif kind == "random":
+                    m = -(e_prev @ feedback[k])
+                elif kind == "scalar":
+                    m = z_lines[k][step] * (-loss_prev / alpha)[:, None]
+                else:  # backprop through the layer above: W^T delta, in real units
+                    m = (upper @ weights[k + 1]) * 2.0**(-DELTA_SHIFT - plan.net.weight_bits)
+                delta = psi_lines[k][step] * (m * 2.0**B_SHIFT)
+                if masks[k] is not None:
+                    delta = delta * masks[k]
+                upper = delta
+                if k == 0:
+                    first_sum = _add(first_sum, delta * pre_lines[0][step])
+                else:
+                    accs[k] = _add(accs[k], synapse.accumulate(lp, delta, pre_lines[k][step], xp))
+        if kind == "momentum":
+            scale = 1.0 / alpha if rule.scale_by_alpha else 1.0
+            for k in range(hidden):
+                step = t - layers[k].lag
+                if step >= 0:
+                    momentum_step(feedback[k], z_lines[k][step], o, rule.momentum, scale, xp)
+        e_prev = e
+        if kind == "scalar":
+            loss_prev = loss_value(o, y_star, rule.loss, xp)
+    if not learn:
+        return summed, None, feedback
+    if first_sum is None:
+        first_sum = xp.zeros((batch, layers[0].n_out), dtype=dtype, device=dev)
+    accs[0] = synapse.accumulate(layers[0], first_sum, payload, xp)
+    for k, lp in enumerate(layers):
+        if accs[k] is None:
+            accs[k] = xp.zeros((lp.n_out, lp.n_in), dtype=dtype, device=dev)
+    return summed, tuple(accs), feedback
+
+
+def _add(total, term):
+    """``total + term`` in place of ``total`` (either may be ``None``: nothing yet)."""
+    if term is None:
+        return total
+    if total is None:
+        return term
+    total += term
+    return total

@@ -1,0 +1,192 @@
+"""OPZO and its baselines as rule values: online training of a spiking network through time
+(OTTT) with the hidden layers' instantaneous gradient estimated from a direct top-down signal
+(Xiao et al., "Online Pseudo-Zeroth-Order Training of Neuromorphic Spiking Neural Networks",
+../shared/papers/opzo.txt).
+
+The network (section 3.1, App. C.3.2): LIF neurons of eq. 1 (leak 0.5, reset by subtraction,
+``PlasticNetwork(reset="subtract", dv=2048)``) and a non-spiking readout
+``o[t] = W s[t]`` whose sum over the window classifies. At every step the instantaneous loss
+``L(o[t], y)`` (OTTT's mix of cross-entropy and MSE, App. C.3.2) gives the error
+``e[t] = dL/do``, and each layer learns (eq. 7)
+
+    ``dW_k = -eta * (g_k ⊙ psi(u_k)) a_k^T``     (``a_k``: the presynaptic trace, section 3.1)
+    ``dW_out = -eta * e a_out^T``                   (the readout's own gradient)
+
+with ``psi`` the sigmoid surrogate (``a1 = 0.25``) and ``g_k`` the hidden layer's estimated
+gradient, from the feedback kind:
+
+* ``momentum`` (OPZO, eqs. 5-6): ``g_k = M_k e`` with the momentum feedback connections
+  ``M_k <- lam M_k + (1 - lam) z_k o~^T`` learnt from the noise ``alpha z_k`` injected into
+  layer ``k`` and the perturbed output ``o~`` it caused (one point, eq. 6; ``M`` starts at
+  zero; the ``1/alpha`` of eq. 6 dropped as in App. C.3.2 unless ``scale_by_alpha``);
+* ``random`` (DFA, Fig. 1c): ``g_k = B_k^T e`` through a fixed random ``B_k``;
+* ``scalar`` (ZO_sp, eq. 3 with node perturbation, Fig. 1d): ``g_k = z_k L / alpha``;
+* ``backprop`` (the paper's "BP" row, OTTT): ``g_k`` backpropagated layer by layer through the
+  weights and the same surrogate (engine and float only: the reference gradient).
+
+The noise (section 4.4, App. C.2): Gaussian, Rademacher or sphere values
+(:func:`lava_plastic.noise.row_perturbation`, keyed by seed, layer, sample and step, so a Lava
+model and the engine draw the same), added to the hidden layers' activity (the paper's default:
+the next layer receives the graded ``s + alpha z``) or membrane potential, antithetic pairs
+``(z, -z)`` on consecutive steps as an option; ``alpha`` decays linearly from ``alpha`` to
+``alpha_end`` over the epochs (App. C.3.2).
+
+Pipelining: in the Lava graph every synapse delays one step, so the output at step ``t`` carries
+the noise injected at hidden layer ``k`` at step ``t - lag_k`` (``lag_k = K - 1 - k`` for ``K``
+weight layers), and the error of step ``t`` reaches the hidden layers at step ``t + 1``. ``M_k``
+pairs ``z_k[t - lag_k]`` with ``o[t]``; each hidden layer keeps its surrogate and its synapse its
+trace for ``lag_k + 1`` steps, so the error is paired with the wavefront that caused it
+(:attr:`lava_plastic.learning.plan.LayerPlan.align`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lava_plastic.noise import DISTRIBUTIONS
+from lava_plastic.rules.base import check_hyper_parameters
+
+LOSSES = ("mix", "mse", "ce")
+"""Instantaneous losses: ``mix`` is OTTT's ``(1 - MSE_WEIGHT) CE + MSE_WEIGHT MSE`` (the
+paper's, App. C.3.2), ``mse`` the mean squared error over the classes, ``ce`` cross-entropy of
+the softmax."""
+MSE_WEIGHT = 0.05
+"""The MSE share of OTTT's loss mix (Xiao et al. 2022, their code's ``lamb``)."""
+NOISE_SITES = ("activity", "membrane")
+"""Where the noise enters a hidden neuron: added to its output (the paper's default, section
+4.4) or to its membrane potential before the threshold."""
+FEEDBACKS = ("momentum", "random", "scalar", "backprop")
+
+
+def softmax(o, xp):
+    shifted = o - xp.max(o, axis=1, keepdims=True)
+    exp = xp.exp(shifted)
+    return exp / xp.sum(exp, axis=1, keepdims=True)
+
+
+def output_error(o, y_star, loss: str, xp):
+    """``e = dL/do`` per row for outputs ``o`` and one-hot targets ``y_star`` ``(batch, C)``:
+    ``softmax(o) - y`` (CE), ``2 (o - y) / C`` (the MSE's mean over the classes), or their
+    :data:`MSE_WEIGHT` mix."""
+    n_classes = o.shape[1]
+    mse = (o - y_star) * (2.0 / n_classes)
+    if loss == "mse":
+        return mse
+    ce = softmax(o, xp) - y_star
+    if loss == "ce":
+        return ce
+    return (1 - MSE_WEIGHT) * ce + MSE_WEIGHT * mse
+
+
+def loss_value(o, y_star, loss: str, xp):
+    """The instantaneous loss ``L(o, y)`` of each row (:func:`output_error`'s loss)."""
+    mse = xp.mean((o - y_star) ** 2, axis=1)
+    if loss == "mse":
+        return mse
+    shifted = o - xp.max(o, axis=1, keepdims=True)
+    ce = xp.log(xp.sum(xp.exp(shifted), axis=1)) - xp.sum(shifted * y_star, axis=1)
+    if loss == "ce":
+        return ce
+    return (1 - MSE_WEIGHT) * ce + MSE_WEIGHT * mse
+
+
+def momentum_step(m, z, o_tilde, momentum: float, scale: float, xp):
+    """OPZO eq. 6 for a batch, in place of ``m`` ``(n_k, C)``: ``M <- lam M + (1 - lam) scale
+    mean_b z_b o~_b^T`` with ``z`` ``(batch, n_k)`` the noise that reached the output ``o~``
+    ``(batch, C)``; ``scale`` is ``1/alpha`` or 1 (App. C.3.2). One step of the graph (batch
+    of one) is one update; a batch averages its samples' estimates in one update."""
+    estimate = z.T @ o_tilde
+    estimate *= (1 - momentum) * scale / z.shape[0]
+    m *= momentum
+    m += estimate
+    return m
+
+
+def alpha_at(alpha: float, alpha_end: float, epoch: int, epochs: int) -> float:
+    """The noise scale of ``epoch`` (1-based) of ``epochs``: linear from ``alpha`` at the first
+    to ``alpha_end`` at the last (App. C.3.2)."""
+    if epochs <= 1:
+        return alpha
+    return alpha + (alpha_end - alpha) * (epoch - 1) / (epochs - 1)
+
+
+@dataclass(frozen=True)
+class OPZO:
+    """OPZO (``feedback="momentum"``) as a value; ``ZO``, ``OPZODFA`` and ``OTTTBP`` are the same
+    value with another feedback.
+
+    ``lr``: the on-chip learning rate (powers of two, as every rule's; an optimiser such as
+    AdamW takes its own). ``psi_width``: the sigmoid surrogate's ``a1`` in thresholds.
+    ``alpha``, ``alpha_end``: the noise scale's linear schedule over the epochs (in thresholds on
+    the membrane, in spikes on the activity). ``momentum``: ``lam`` of eq. 6. ``noise``: the
+    distribution (:data:`lava_plastic.noise.DISTRIBUTIONS`). ``site``: :data:`NOISE_SITES`.
+    ``antithetic``: ``z`` on even steps, ``-z`` on the odd step after (needs an even window).
+    ``loss``: :data:`LOSSES`. ``scale_by_alpha``: keep eq. 6's ``1/alpha``.
+    """
+
+    lr: float = 2.0**-10
+    n_classes: int = 10
+    seed: int = 0
+    psi_width: float = 0.25
+    alpha: float = 0.2
+    alpha_end: float = 0.01
+    momentum: float = 0.99999
+    noise: str = "gaussian"
+    site: str = "activity"
+    antithetic: bool = False
+    loss: str = "mix"
+    scale_by_alpha: bool = False
+
+    name: ClassVar[str] = "opzo"
+    feedback_kind: ClassVar[str] = "momentum"
+    surrogate: ClassVar[str] = "sigmoid"
+    online: ClassVar[bool] = True
+
+    def __post_init__(self):
+        check_hyper_parameters(self)
+        for label, value in (("alpha", self.alpha), ("alpha_end", self.alpha_end)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{label} must be a positive number, got {value!r}")
+        if not (isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        for label, value, allowed in (("noise", self.noise, DISTRIBUTIONS),
+                                      ("noise site", self.site, NOISE_SITES),
+                                      ("loss", self.loss, LOSSES)):
+            if value not in allowed:
+                raise ValueError(f"unknown {label} {value!r}; choose from {', '.join(allowed)}")
+
+    @property
+    def noisy(self) -> bool:
+        """Whether training injects noise (DFA and BP need none)."""
+        return self.feedback_kind in ("momentum", "scalar")
+
+    def layer_lr(self, k: int, n_layers: int) -> float:
+        return self.lr
+
+    def alpha_of(self, epoch: int, epochs: int) -> float:
+        return alpha_at(self.alpha, self.alpha_end, epoch, epochs)
+
+
+@dataclass(frozen=True)
+class ZO(OPZO):
+    """ZO_sp: hidden layers learn from their own noise times the scalar loss (eq. 3)."""
+
+    name: ClassVar[str] = "zo"
+    feedback_kind: ClassVar[str] = "scalar"
+
+
+@dataclass(frozen=True)
+class OPZODFA(OPZO):
+    """DFA on the OPZO network: a fixed random ``B_k`` carries the error (Fig. 1c)."""
+
+    name: ClassVar[str] = "opzo-dfa"
+    feedback_kind: ClassVar[str] = "random"
+
+
+@dataclass(frozen=True)
+class OTTTBP(OPZO):
+    """OTTT with spatial backpropagation of the instantaneous error (the paper's BP row)."""
+
+    name: ClassVar[str] = "ottt-bp"
+    feedback_kind: ClassVar[str] = "backprop"

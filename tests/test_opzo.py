@@ -1,0 +1,291 @@
+"""OPZO and its baselines in the engine (float): the loss's error against finite differences,
+eq. 6 by hand, M against the readout's exact Jacobian (and nothing without the pipeline's lag),
+spatial BP against a second implementation written from the histories, antithetic and keyed
+noise, learning on digits, and the refusals of bad hyper-parameters."""
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lava_plastic import cli
+from lava_plastic import noise as noise_mod
+from lava_plastic.datasets import load_digits
+from lava_plastic.learning import PlasticNetwork, compile_plan, engine, online
+from lava_plastic.optim import Adam
+from lava_plastic.rules import make_rule
+from lava_plastic.rules.base import sigmoid_surrogate_float
+from lava_plastic.rules.opzo import OPZO, alpha_at, loss_value, momentum_step, output_error
+from lava_plastic.xp import NUMPY
+
+NP = NUMPY
+
+
+def ottt_net(sizes, n_steps=8, **kw):
+    return PlasticNetwork(sizes, n_steps=n_steps, reset="subtract", dv=2048, output="readout", **kw)
+
+
+@pytest.mark.parametrize("loss", ["mix", "mse", "ce"])
+def test_output_error_is_the_loss_gradient(loss):
+    """e = dL/do against central differences of the loss (tolerance 1e-7)."""
+    rng = np.random.default_rng(0)
+    o, y = rng.normal(size=(3, 5)), np.eye(5)[[0, 3, 4]]
+    e = output_error(o, y, loss, NP)
+    h, numeric = 1e-6, np.zeros_like(o)
+    for i in range(o.shape[0]):
+        for j in range(o.shape[1]):
+            up, down = o.copy(), o.copy()
+            up[i, j] += h
+            down[i, j] -= h
+            numeric[i, j] = (loss_value(up, y, loss, NP)[i] - loss_value(down, y, loss, NP)[i]) / (2 * h)
+    np.testing.assert_allclose(e, numeric, atol=1e-7)
+
+
+def test_mix_is_ottts_weighting():
+    o, y = np.array([[0.5, -1.0, 2.0]]), np.array([[0.0, 1.0, 0.0]])
+    ce = np.log(np.exp(o).sum()) - o[0, 1]
+    mse = np.mean((o - y) ** 2)
+    assert loss_value(o, y, "mix", NP)[0] == pytest.approx(0.95 * ce + 0.05 * mse, rel=1e-12)
+
+
+def test_momentum_step_is_eq6():
+    rng = np.random.default_rng(1)
+    m, z, o = rng.normal(size=(4, 3)), rng.normal(size=(2, 4)), rng.normal(size=(2, 3))
+    expected = 0.9 * m + 0.1 * 5.0 * (np.outer(z[0], o[0]) + np.outer(z[1], o[1])) / 2
+    np.testing.assert_allclose(momentum_step(m.copy(), z, o, 0.9, 5.0, NP), expected, rtol=1e-12)
+
+
+def test_alpha_schedule_is_linear_over_the_epochs():
+    assert [alpha_at(0.2, 0.01, e, 5) for e in (1, 3, 5)] == pytest.approx([0.2, 0.105, 0.01])
+    assert alpha_at(0.2, 0.01, 1, 1) == 0.2
+
+
+def _momentum_after(plan, w, samples, alpha):
+    """Run ``samples`` one by one through the engine with frozen weights; return M_0."""
+    feedback = engine.init_feedback(plan)
+    feedback = tuple(np.array(f) for f in feedback)
+    y = np.eye(plan.net.n_classes)[[0]]
+    for n, x in enumerate(samples):
+        payload = engine.encode_input(plan.net, x[None])
+        _, _, feedback = online.run_batch(plan, w, feedback, payload, y, np.array([n]), True,
+                                          alpha)
+    return feedback[0]
+
+
+def test_momentum_learns_the_readouts_jacobian_with_the_pipelines_lag():
+    """With activity noise the readout is linear in the last hidden layer's noise,
+    ``o[t] = W_out (s[t-1] + alpha z[t-1])``, so ``E[z o~^T] = alpha W_out^T`` (Rademacher noise:
+    ``E[z z^T] = I`` exactly): M converges to it. Paired without the lag (``z[t]`` with
+    ``o[t]``), the noise is independent of the output and M learns nothing."""
+    net = ottt_net((6, 5, 3), n_steps=8)
+    rule = OPZO(n_classes=3, seed=2, noise="rademacher", momentum=0.9995, alpha=0.5)
+    plan = compile_plan(net, rule)
+    w = tuple(engine.init_weights(net, 4))
+    samples = np.random.default_rng(0).uniform(size=(1500, 6))
+    m = _momentum_after(plan, w, samples, 0.5)
+    n_updates = 1500 * (8 - 1)  # the lag is 1: steps 1..7 pair
+    expected = 0.5 * (w[1] / 2**net.weight_bits).T * (1 - 0.9995**n_updates)
+    error = np.abs(m - expected).max()
+    assert error < 0.1 * np.abs(expected).max()
+    unlagged = replace(plan, layers=(replace(plan.layers[0], lag=0), plan.layers[1]))
+    m0 = _momentum_after(unlagged, w, samples, 0.5)
+    assert np.abs(m0).max() < 0.2 * np.abs(expected).max()
+    assert np.abs(m0 - expected).max() > 5 * error
+
+
+def _bp_reference(plan, w, x, y):
+    """OTTT's spatial BP on the pipelined graph written from full histories (batch of one):
+    the readout pairs ``-e[t]`` with its input of ``t - 1``; hidden layer ``k`` pairs
+    ``psi_k[tau] W_{k+1}^T delta_{k+1}[tau + 1]`` with its trace at ``tau``, for the ``tau``
+    whose error reaches it in the window (``tau + K - k <= T - 1``)."""
+    net, layers = plan.net, plan.layers
+    n_layers, steps, vth = len(layers), net.n_steps, float(net.vth)
+    wr = [wk / 2**net.weight_bits for wk in w]
+    xin = x * 2**net.input_bits
+    s_hist = [np.zeros((steps, lp.n_out)) for lp in layers[:-1]]
+    psi_hist = [np.zeros((steps, lp.n_out)) for lp in layers[:-1]]
+    o_hist = np.zeros((steps, net.n_classes))
+    v = [np.zeros(lp.n_out) for lp in layers[:-1]]
+    for t in range(steps):
+        for k in range(n_layers):
+            src = xin if k == 0 else s_hist[k - 1][t - 1]
+            a = np.zeros(layers[k].n_out) if t == 0 else wr[k] @ (src / (2**net.input_bits if k == 0 else 1)) * vth
+            if k < n_layers - 1:
+                v[k] = v[k] * 0.5 + a if t else a
+                psi_hist[k][t] = sigmoid_surrogate_float(v[k], vth, 0.25 * vth, NP)
+                spike = v[k] > vth
+                v[k] = v[k] - vth * spike
+                s_hist[k][t] = spike
+            else:
+                o_hist[t] = a / vth
+    e = [output_error(o_hist[t][None], y[None], "mix", NP)[0] for t in range(steps)]
+    trace = [np.zeros((steps, lp.n_in)) for lp in layers]
+    for k, lp in enumerate(layers):
+        for t in range(1, steps):
+            inp = xin if k == 0 else s_hist[k - 1][t - 1] * 2**6
+            trace[k][t] = (0.5 * trace[k][t - 1] if k < n_layers - 1 else 0) + inp
+    accs = [np.zeros((lp.n_out, lp.n_in)) for lp in layers]
+    for t in range(1, steps):
+        accs[-1] += np.outer(-e[t] * 2**11, trace[-1][t])
+    # delta_k[tau] in units 2**11, as the engine's
+    delta = {}
+    for k in reversed(range(n_layers - 1)):
+        for tau in range(steps):
+            t_arrive = tau + (n_layers - k)
+            if t_arrive > steps - 1 or t_arrive - 1 < 0:
+                continue
+            upper = -e[tau + 1] * 2**11 if k == n_layers - 2 else delta.get((k + 1, tau + 1))
+            if upper is None:
+                continue
+            m = (upper @ w[k + 1]) * 2.0 ** (-11 - net.weight_bits)
+            d = psi_hist[k][tau] * m * 2**7
+            delta[(k, tau)] = d
+            accs[k] += np.outer(d, trace[k][tau])
+    return accs
+
+
+def test_spatial_bp_matches_a_history_based_implementation():
+    net = ottt_net((7, 6, 5, 3), n_steps=7)
+    plan = compile_plan(net, make_rule("ottt-bp", n_classes=3, seed=0))
+    w = tuple(engine.init_weights(net, 3))
+    x = np.random.default_rng(5).uniform(size=7)
+    y = np.eye(3)[1]
+    _, accs, _ = online.run_batch(plan, w, (), engine.encode_input(net, x[None]), y[None],
+                                  np.array([0]), True)
+    reference = _bp_reference(plan, w, x, y)
+    for got, want in zip(accs, reference):
+        assert np.abs(want).max() > 0
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-9)
+
+
+def test_noise_is_keyed_by_sample_and_antithetic_pairs_negate():
+    net = ottt_net((6, 8, 3), n_steps=4)
+    plan = compile_plan(net, OPZO(n_classes=3, antithetic=True))
+    rows = np.array([5, 9])
+    z = [online.noise(plan, 0, rows, t, NP, np.float64, None) for t in range(4)]
+    np.testing.assert_array_equal(z[1], -z[0])
+    np.testing.assert_array_equal(z[3], -z[2])
+    assert not np.array_equal(z[0], z[2])
+    alone = online.noise(plan, 0, rows[1:], 0, NP, np.float64, None)
+    np.testing.assert_array_equal(alone, z[0][1:])  # a row is the same in any batch
+
+
+def test_row_perturbation_is_a_pure_function_of_key_and_row():
+    a = noise_mod.row_perturbation((1, 2), np.array([0, 1, 2 ** 32 - 1]), 64, "gaussian", NP)
+    b = noise_mod.row_perturbation((1, 2), np.array([2 ** 32 - 1]), 64, "gaussian", NP)
+    np.testing.assert_array_equal(a[2:], b)
+    assert a.dtype == np.int32 and not np.array_equal(a[0], a[1])
+    assert abs(a.astype(float).std() / 2**12 - 1) < 0.15
+    sphere = noise_mod.row_perturbation((1, 2), np.arange(3), 64, "sphere", NP) / 2**12
+    np.testing.assert_allclose((sphere**2).sum(axis=1), 64, rtol=1e-3)
+
+
+@pytest.mark.parametrize("rule_name, minimum", [("opzo", 0.9), ("ottt-bp", 0.9),
+                                                ("opzo-dfa", 0.85), ("zo", 0.5)])
+def test_online_rules_learn_digits(rule_name, minimum):
+    """Five epochs, 64-100-100-10, T = 8, Adam (lr 1e-3), batch 16, alpha 0.2."""
+    data = load_digits(seed=0)
+    net = ottt_net((64, 100, 100, 10))
+    plan = compile_plan(net, make_rule(rule_name, seed=0), 16)
+    optimizer = Adam(1e-3 * 2**net.weight_bits)
+    state = engine.init_state(plan, optimizer=optimizer)
+    for epoch in range(5):
+        order = np.random.default_rng(epoch).permutation(len(data.train_x))
+        state, _ = engine.train_epoch(plan, state, data.train_x, data.train_y, 16, optimizer,
+                                      order, alpha=0.2)
+    assert state.n_samples == 5 * len(data.train_x)
+    accuracy = engine.accuracy(engine.predict(plan, state, data.test_x), data.test_y)
+    assert accuracy >= minimum
+
+
+def test_training_leaves_the_state_passed_in_unchanged():
+    data = load_digits(seed=0)
+    net = ottt_net((64, 20, 10))
+    plan = compile_plan(net, OPZO(), 8)
+    state = engine.init_state(plan)
+    before = [np.array(f) for f in state.feedback]
+    new, _ = engine.train_epoch(plan, state, data.train_x[:32], data.train_y[:32], 8, None,
+                                np.arange(32), alpha=0.2)
+    for f, b in zip(state.feedback, before):
+        np.testing.assert_array_equal(f, b)
+    assert np.abs(new.feedback[0]).max() > 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(alpha=0), "alpha must be a positive number"),
+    (dict(alpha_end=float("nan")), "alpha_end must be a positive number"),
+    (dict(momentum=1.0), "momentum must be in [0, 1)"),
+    (dict(momentum=-0.1), "momentum must be in [0, 1)"),
+    (dict(noise="uniform"), "unknown noise 'uniform'"),
+    (dict(site="synapse"), "unknown noise site 'synapse'"),
+    (dict(loss="hinge"), "unknown loss 'hinge'"),
+    (dict(psi_width=0.1), "psi_width of the sigmoid surrogate must be in [0.25, 4]"),
+])
+def test_bad_hyper_parameters_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")
+                       .replace(")", r"\)")):
+        OPZO(**kwargs)
+
+
+@pytest.mark.parametrize("net_kw, rule_kw, message", [
+    (dict(n_steps=7), dict(antithetic=True), "the number of steps must be even, got 7"),
+    (dict(output="spiking"), {}, "opzo learns from the error of a readout output"),
+    (dict(precision="fixed"), {}, "its fixed-point form is not implemented yet"),
+    (dict(n_steps=2), {}, "use more than 2 steps"),
+])
+def test_networks_the_online_rules_cannot_train_are_refused(net_kw, rule_kw, message):
+    kw = dict(n_steps=8, reset="subtract", dv=2048, output="readout") | net_kw
+    with pytest.raises(ValueError, match=message):
+        compile_plan(PlasticNetwork((6, 5, 3), **kw), OPZO(n_classes=3, **rule_kw))
+
+
+def test_drtp_refuses_a_readout():
+    with pytest.raises(ValueError, match="drtp learns from output spikes"):
+        compile_plan(ottt_net((6, 5, 3)), make_rule("drtp", n_classes=3))
+
+
+@pytest.mark.parametrize("alpha, dropout, message", [
+    (0.0, 0.0, "alpha must be positive"), (0.2, 1.0, r"dropout must be in \[0, 1\)"),
+    (0.2, -0.1, r"dropout must be in \[0, 1\)")])
+def test_bad_training_options_are_refused(alpha, dropout, message):
+    data = load_digits(seed=0)
+    plan = compile_plan(ottt_net((64, 20, 10)), OPZO(), 8)
+    with pytest.raises(ValueError, match=message):
+        engine.train_epoch(plan, engine.init_state(plan), data.train_x[:8], data.train_y[:8], 8,
+                           None, np.arange(8), alpha=alpha, dropout=dropout)
+
+
+def test_cli_trains_opzo_and_writes_its_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli.main(["train", "--rule", "opzo", "--epochs", "2", "--hidden", "30", "--max-train",
+                     "256", "--max-test", "60", "--batch-size", "32", "--no-progress",
+                     "--antithetic", "--noise", "rademacher", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert results["window"] == 6 + 2 and results["steps"] == 6
+    assert (results["optimizer"], results["schedule"], results["weight_decay"]) == ("adamw", "cosine", 2e-4)
+    assert (results["noise"], results["antithetic"], results["dropout"]) == ("rademacher", True, 0.2)
+    assert results["lr"] == 2e-4 and results["batch_size"] == 32 and results["hidden"] == [30]
+    assert 0.1 < results["test_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rule", "opzo", "--alpha", "0"], "alpha must be a positive number, got 0.0"),
+    (["--rule", "opzo", "--momentum", "1"], "momentum must be in [0, 1), got 1.0"),
+    (["--rule", "opzo", "--noise", "uniform"], "unknown noise 'uniform'"),
+    (["--rule", "zo", "--noise-site", "synapse"], "unknown noise site 'synapse'"),
+    (["--rule", "opzo", "--antithetic", "--steps", "5", "--hidden", "9"], "the window of 7 steps"),
+    (["--rule", "opzo", "--dropout", "1"], "dropout must be in [0, 1), got 1.0"),
+    (["--rule", "drtp", "--noise", "sphere"], "--noise is an option of the online rules"),
+    (["--rule", "drtp", "--dropout", "0.1"], "--dropout is an option of the online rules"),
+    (["--rule", "opzo", "--backend", "lava"], "the lava backend of opzo is not implemented yet"),
+    (["--rule", "opzo", "--precision", "fixed", "--optimizer", "sgd", "--schedule", "constant",
+      "--weight-decay", "0"], "its fixed-point form is not implemented yet"),
+    (["--rule", "opzo", "--optimizer", "sgd"], "weight decay is an option of adamw"),
+    (["--rule", "opzo", "--optimizer", "sgd", "--weight-decay", "0"],
+     "the cosine schedule is for adam and adamw"),
+])
+def test_cli_refuses_bad_online_options(args, message, capsys):
+    assert cli.main(["train", "--no-progress", "--epochs", "1"] + args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(errors) == 1 and message in errors[0], errors
