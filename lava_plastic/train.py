@@ -99,6 +99,15 @@ class TrainConfig:
         so ``steps + n_layers``."""
         return self.steps + n_layers if self.online else self.steps
 
+    def network(self, n_features: int, n_classes: int) -> PlasticNetwork:
+        """The spiking network this configuration trains: Lava's LIF with spike counts, or for
+        the online rules OTTT's neuron (OPZO eq. 1: leak 0.5, reset by subtraction) and a
+        readout."""
+        sizes = (n_features,) + self.hidden + (n_classes,)
+        neuron = dict(reset="subtract", dv=2048, output="readout") if self.online else {}
+        return PlasticNetwork(sizes, n_steps=self.window(len(sizes) - 1),
+                              precision=self.precision, weight_bits=self.weight_bits, **neuron)
+
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         for name, value, allowed in (("rule", self.rule, tuple(RULES)),
@@ -261,7 +270,7 @@ def epoch_rule(config: TrainConfig, rule, epoch: int):
     return replace(rule, lr=rule.lr * 0.5 ** ((epoch - 1) // config.lr_halving))
 
 
-def _engine_lif(config, data, plan, epoch_done, parallel=None):
+def _engine_lif(config, data, plan, epoch_done, parallel=None, inspect=None):
     net, rule = plan.net, plan.rule
     base_optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr,
                                                config.weight_decay)
@@ -294,8 +303,9 @@ def _engine_lif(config, data, plan, epoch_done, parallel=None):
         bar.close()
         seconds = time.perf_counter() - start
         test = engine.predict(plan, state, data.test_x, parallel=parallel)
+        extra = {} if inspect is None else inspect(epoch, epoch_plan, state, online_options)
         epoch_done(epoch, engine.accuracy(seen, data.train_y), engine.accuracy(test, data.test_y),
-                   seconds)
+                   seconds, **extra)
 
 
 def _lava_lif(config, data, plan, epoch_done):
@@ -348,13 +358,16 @@ def _engine_tanh(config, data, rule, epoch_done):
     return params.weights
 
 
-def run(config: TrainConfig, log=print) -> dict:
+def run(config: TrainConfig, log=print, inspect=None) -> dict:
     """Train as ``config`` says; returns the results (also written to ``config.out``). With
     ``config.distributed`` this process is one rank of a ``torchrun`` launch: it joins the
-    process group, and only rank 0 logs and writes."""
+    process group, and only rank 0 logs and writes. ``inspect(epoch, plan, state, options)``
+    (engine backend, lif model) is called after each epoch with the epoch's plan, the training
+    state and the online rules' options; what it returns (a dict) joins the epoch's entry in
+    the history (a benchmark's measurements, say)."""
     engine_template(config.device)  # a device that is not here fails before any work
     if not config.distributed:
-        return _run(config, log, None)
+        return _run(config, log, None, inspect)
     parallel = open_group(config.device)
     if config.batch_size % parallel.world_size:
         raise ValueError(f"batch size {config.batch_size} does not divide across "
@@ -373,7 +386,7 @@ def _fingerprint(config: TrainConfig, data: datasets.Dataset) -> dict:
     return what
 
 
-def _run(config: TrainConfig, log, parallel) -> dict:
+def _run(config: TrainConfig, log, parallel, inspect=None) -> dict:
     data = load_data(config)
     if parallel is not None:
         parallel.agree(_fingerprint(config, data))
@@ -382,19 +395,15 @@ def _run(config: TrainConfig, log, parallel) -> dict:
     rule = config.rule_value(data.n_classes)
     history = []
 
-    def epoch_done(epoch, train_acc, test_acc, seconds):
+    def epoch_done(epoch, train_acc, test_acc, seconds, **extra):
         history.append(dict(epoch=epoch, train_accuracy=train_acc, test_accuracy=test_acc,
-                            seconds=seconds))
+                            seconds=seconds, **extra))
         log(f"epoch {epoch}/{config.epochs}: train accuracy {train_acc:.4f}, "
             f"test accuracy {test_acc:.4f} ({seconds:.1f} s)")
 
     plan = None
     if config.model == "lif":
-        sizes = (data.n_features,) + config.hidden + (data.n_classes,)
-        neuron = dict(reset="subtract", dv=2048, output="readout") if config.online else {}
-        net = PlasticNetwork(sizes, n_steps=config.window(len(sizes) - 1),
-                             precision=config.precision, weight_bits=config.weight_bits,
-                             **neuron)
+        net = config.network(data.n_features, data.n_classes)
         plan = compile_plan(net, rule, config.batch_size)  # bad settings fail before training
     world_size = 1 if parallel is None else parallel.world_size
     try:
@@ -402,7 +411,7 @@ def _run(config: TrainConfig, log, parallel) -> dict:
             if config.model == "tanh":
                 _engine_tanh(config, data, rule, epoch_done)
             elif config.backend == "engine":
-                _engine_lif(config, data, plan, epoch_done, parallel)
+                _engine_lif(config, data, plan, epoch_done, parallel, inspect)
             else:
                 _lava_lif(config, data, plan, epoch_done)
     except (KeyboardInterrupt, Terminated) as stop:

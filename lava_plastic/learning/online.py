@@ -195,3 +195,21 @@ def _add(total, term):
         return term
     total += term
     return total
+
+
+def gradient_alignment(plan: Plan, reference: Plan, weights, feedback, payload, y_star, rows,
+                       alpha: float) -> list[float]:
+    """Per layer, the cosine similarity between the update ``plan``'s rule makes on a batch and
+    the one ``reference``'s makes (OTTT-BP: the spatially backpropagated gradient, the paper's
+    Fig. 4) with the same weights, samples and ordinals; ``feedback`` is not changed (``M`` is
+    learnt on a copy). Rules with noise see the noisy forward pass they train with, the
+    reference its own."""
+    xp = namespace(payload)
+    own = tuple(xp.asarray(f, copy=True) for f in feedback)
+    _, accs, _ = run_batch(plan, weights, own, payload, y_star, rows, True, alpha)
+    _, ref_accs, _ = run_batch(reference, weights, (), payload, y_star, rows, True, alpha)
+    cosines = []
+    for a, b in zip(accs, ref_accs):
+        norm = float(xp.sqrt(xp.sum(a * a) * xp.sum(b * b)))
+        cosines.append(float(xp.sum(a * b)) / norm if norm else 0.0)
+    return cosines

@@ -1,0 +1,156 @@
+"""OPZO and its baselines (ZO_sp, OPZO-DFA, OTTT-BP) on MNIST: accuracy with gradient alignment,
+and the epoch time of OPZO against OTTT-BP in the same engine.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opzo.py accuracy --data-dir ../shared/data \\
+        [--rules opzo zo opzo-dfa ottt-bp] [--epochs 15] [--seeds 0] [--max-train N]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opzo.py speed --data-dir ../shared/data \\
+        [--rounds 5] [--max-train 6400]
+
+``accuracy`` trains each rule with the paper's MNIST setting (784-800-800-10, T = 6, AdamW lr
+2e-4 and weight decay 2e-4, batch 128, cosine schedule, dropout 0.2, alpha 0.2 -> 0.01; ZO_sp:
+lr 2e-5, no dropout) through :func:`lava_plastic.train.run`, and after every epoch measures,
+on a fixed minibatch of 128 training samples, the per-layer cosine similarity between the
+rule's update and OTTT-BP's gradient (the paper's Fig. 4,
+:func:`lava_plastic.learning.online.gradient_alignment`). It writes
+``benchmarks/results/opzo_accuracy_<rules>.json`` and ``opzo_alignment.png``.
+
+``speed`` times the same slice of an epoch for OPZO and OTTT-BP in alternation (paired rounds,
+one machine) and prints each round's ratio and their median; it writes
+``benchmarks/results/opzo_speed.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from common import RESULTS, write_results
+from lava_plastic.datasets import load
+from lava_plastic.learning import compile_plan, engine, online
+from lava_plastic.rules import make_rule
+from lava_plastic.train import TrainConfig, rule_defaults, run
+
+RULES = ("opzo", "zo", "opzo-dfa", "ottt-bp")
+
+
+def paper_config(rule: str, **kw) -> TrainConfig:
+    """The OPZO paper's MNIST setting for ``rule`` (:func:`lava_plastic.train.rule_defaults`)."""
+    return TrainConfig(rule=rule, dataset="mnist", progress=False, **rule_defaults(rule), **kw)
+
+
+def alignment_probe(data, rule: str):
+    """An ``inspect`` hook for :func:`lava_plastic.train.run`: after each epoch, the per-layer
+    cosine between ``rule``'s update and OTTT-BP's on the first 128 training samples."""
+    def inspect(epoch, plan, state, options):
+        net = plan.net
+        reference = compile_plan(net, replace(make_rule("ottt-bp", n_classes=net.n_classes),
+                                              seed=plan.rule.seed), 128)
+        payload = engine.encode_input(net, data.train_x[:128])
+        y_star = np.eye(net.n_classes)[data.train_y[:128]]
+        cosines = online.gradient_alignment(plan, reference, state.weights, state.feedback,
+                                            payload, y_star, np.arange(128), options["alpha"])
+        print(f"  epoch {epoch}: alignment with OTTT-BP per layer "
+              + " ".join(f"{c:.3f}" for c in cosines))
+        return {"alignment": cosines}
+    return inspect
+
+
+def accuracy(args):
+    data = load("mnist", args.data_dir)
+    runs = []
+    for rule in args.rules:
+        for seed in args.seeds:
+            config = paper_config(rule, data_dir=args.data_dir, epochs=args.epochs, seed=seed,
+                                  max_train=args.max_train)
+            print(f"{rule}, seed {seed}: {config.epochs} epochs")
+            results = run(config, log=lambda line: print("  " + line),
+                          inspect=alignment_probe(data, rule))
+            runs.append(results)
+    print(f"\n{'rule':10s} {'seed':>4s} {'test acc':>9s} {'best':>7s} {'s/epoch':>8s}  alignment "
+          f"(last epoch)")
+    for r in runs:
+        last = r["history"][-1].get("alignment", [])
+        print(f"{r['rule']:10s} {r['seed']:4d} {r['test_accuracy']:9.4f} "
+              f"{r['best_test_accuracy']:7.4f} {r['seconds_per_epoch']:8.1f}  "
+              + " ".join(f"{c:.3f}" for c in last))
+    write_results(f"opzo_accuracy_{'-'.join(args.rules)}", runs)
+    plot_alignment(runs)
+
+
+def plot_alignment(runs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in runs:
+        if r["rule"] == "ottt-bp":
+            continue
+        curves = np.array([h["alignment"] for h in r["history"]])
+        for k in range(curves.shape[1]):
+            ax.plot(range(1, len(curves) + 1), curves[:, k], marker="o",
+                    label=f"{r['rule']} seed {r['seed']}, layer {k}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cosine with OTTT-BP's gradient")
+    ax.set_ylim(-0.2, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    RESULTS.mkdir(exist_ok=True)
+    fig.savefig(RESULTS / "opzo_alignment.png", dpi=120)
+    print(f"wrote {RESULTS / 'opzo_alignment.png'}")
+
+
+def speed(args):
+    data = load("mnist", args.data_dir)
+    x, y = data.train_x[: args.max_train], data.train_y[: args.max_train]
+    plans, states, optimizers = {}, {}, {}
+    for rule in ("opzo", "ottt-bp"):
+        config = paper_config(rule)
+        net = config.network(784, 10)
+        plans[rule] = compile_plan(net, config.rule_value(10), config.batch_size)
+        optimizers[rule] = engine.make_optimizer_for(net, "adamw", config.lr, config.weight_decay)
+        states[rule] = engine.init_state(plans[rule], optimizer=optimizers[rule])
+    seconds = {"opzo": [], "ottt-bp": []}
+    for round_ in range(args.rounds):
+        for rule in ("opzo", "ottt-bp") if round_ % 2 == 0 else ("ottt-bp", "opzo"):
+            start = time.perf_counter()
+            states[rule], _ = engine.train_epoch(plans[rule], states[rule], x, y, 128,
+                                                 optimizers[rule], np.arange(len(x)), alpha=0.2,
+                                                 dropout=0.2)
+            seconds[rule].append((time.perf_counter() - start) * 60000 / len(x))
+        ratio = seconds["opzo"][-1] / seconds["ottt-bp"][-1]
+        print(f"round {round_ + 1}: OPZO {seconds['opzo'][-1]:.1f} s/epoch, OTTT-BP "
+              f"{seconds['ottt-bp'][-1]:.1f} s/epoch, ratio {ratio:.3f}")
+    ratios = [a / b for a, b in zip(seconds["opzo"], seconds["ottt-bp"])]
+    print(f"OPZO / OTTT-BP epoch time: median {statistics.median(ratios):.3f} "
+          f"[{min(ratios):.3f}, {max(ratios):.3f}] over {len(ratios)} paired rounds "
+          f"(seconds per 60,000-sample epoch, from {len(x)} samples)")
+    write_results("opzo_speed", {"max_train": len(x), "seconds_per_epoch": seconds,
+                                 "ratios": ratios, "median_ratio": statistics.median(ratios)})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("accuracy", "speed"))
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--max-train", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if args.mode == "accuracy":
+        accuracy(args)
+    else:
+        if args.max_train is None:
+            args.max_train = 6400
+        speed(args)
+
+
+if __name__ == "__main__":
+    main()
