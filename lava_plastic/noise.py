@@ -180,7 +180,9 @@ def row_perturbation(key: tuple[int, ...], rows, n: int, distribution: str, xp, 
 def row_bits(key: tuple[int, ...], rows, n: int, n_bits: int, xp, device=None):
     """Uniform integers in ``[0, 2**n_bits)`` (int32, ``n_bits <= 31``) of shape
     ``(len(rows), n)``, row ``i`` keyed by ``key`` and ``rows[i]``
-    (:func:`row_perturbation`)."""
+    (:func:`row_perturbation`). Up to 16 bits, each hash gives two values: the first
+    ``h = ceil(n / 2)`` positions take its top ``n_bits``, the others (position ``h + j``)
+    the top ``n_bits`` of its low half (half the hashing, which is most of the cost)."""
     if not 1 <= n < 2**31:
         raise ValueError(f"a row holds 1 to 2**31 - 1 values, got {n}")
     if not 1 <= n_bits <= 31:
@@ -190,9 +192,16 @@ def row_bits(key: tuple[int, ...], rows, n: int, n_bits: int, xp, device=None):
                             xp.int32)
     row_streams ^= _int32(key_hash(*key))
     row_streams = hash32(row_streams)
-    index = xp.arange(n, dtype=xp.int32, device=device)
+    two = n_bits <= 16
+    index = xp.arange((n + 1) // 2 if two else n, dtype=xp.int32, device=device)
     bits = hash32(index[None, :] ^ row_streams[:, None])
-    bits >>= 32 - n_bits  # the top n_bits, shifted logically
+    if two:
+        low = bits[:, : n - index.shape[0]] >> (16 - n_bits)
+        bits >>= 32 - n_bits  # the top n_bits, shifted logically
+        bits &= (1 << n_bits) - 1
+        low &= (1 << n_bits) - 1
+        return xp.concat([bits, low], axis=1)
+    bits >>= 32 - n_bits
     bits &= (1 << n_bits) - 1
     return bits
 

@@ -291,26 +291,29 @@ def test_cli_refuses_bad_online_options(args, message, capsys):
     assert len(errors) == 1 and message in errors[0], errors
 
 
-def test_gradient_alignment_of_bp_with_itself_is_one_and_of_opzo_grows_with_m():
-    """BP against BP: 1 in every layer. OPZO against BP: the readout's gradient is its own (it
-    differs only by the noise in OPZO's forward pass); the first hidden layer's starts unaligned
-    (M_0 = 0) and aligns once M has learnt for an epoch (measured 0.01 -> 0.61; the paper's
-    Fig. 4: 0.5-0.9)."""
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_gradient_alignment_opzo_aligns_dfa_does_not(seed):
+    """Cosine of each layer's update with OTTT-BP's on a minibatch after one epoch on digits
+    (the paper's Fig. 4: 0.5-0.9 for OPZO, below 0.1 for DFA). BP against itself: 1. The
+    readout learns from its own error: DFA's equals BP's, OPZO's differs by the noise in its
+    forward pass. Measured (seeds 1-3): OPZO hidden 0.57-0.93, DFA hidden -0.45 to -0.05."""
     data = load_digits(seed=0)
     net = ottt_net((64, 40, 30, 10))
-    opzo_plan = compile_plan(net, OPZO(momentum=0.99, seed=1), 32)
-    bp_plan = compile_plan(net, make_rule("ottt-bp", seed=1), 32)
-    state = engine.init_state(opzo_plan)
+    bp_plan = compile_plan(net, make_rule("ottt-bp", seed=seed), 32)
     payload = engine.encode_input(net, data.train_x[:32])
     y_star = np.eye(10)[data.train_y[:32]]
     rows = np.arange(32)
-    same = online.gradient_alignment(bp_plan, bp_plan, state.weights, (), payload, y_star, rows, 0.2)
+    weights = engine.init_state(bp_plan).weights
+    same = online.gradient_alignment(bp_plan, bp_plan, weights, (), payload, y_star, rows, 0.2)
     assert same == pytest.approx([1.0, 1.0, 1.0], abs=1e-12)
-    before = online.gradient_alignment(opzo_plan, bp_plan, state.weights, state.feedback, payload,
-                                       y_star, rows, 0.2)
-    assert abs(before[0]) < 0.1  # M_0 starts at zero and learns little in one batch
-    state, _ = engine.train_epoch(opzo_plan, state, data.train_x, data.train_y, 32, None,
-                                  np.arange(len(data.train_x)), alpha=0.2)
-    after = online.gradient_alignment(opzo_plan, bp_plan, state.weights, state.feedback, payload,
-                                      y_star, rows, 0.2)
-    assert after[0] > 0.4 and after[1] > 0.6 and after[2] > 0.7, after
+    cosines = {}
+    for name in ("opzo", "opzo-dfa"):
+        plan = compile_plan(net, make_rule(name, momentum=0.99, seed=seed), 32)
+        state = engine.init_state(plan)
+        state, _ = engine.train_epoch(plan, state, data.train_x, data.train_y, 32, None,
+                                      np.arange(len(data.train_x)), alpha=0.2)
+        cosines[name] = online.gradient_alignment(plan, bp_plan, state.weights, state.feedback,
+                                                  payload, y_star, rows, 0.2)
+    assert min(cosines["opzo"][:2]) > 0.4 and cosines["opzo"][2] > 0.6, cosines
+    assert max(cosines["opzo-dfa"][:2]) < 0.1, cosines
+    assert cosines["opzo-dfa"][2] == pytest.approx(1.0, abs=1e-12)

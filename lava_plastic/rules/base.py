@@ -162,9 +162,14 @@ def sigmoid_surrogate_float(v, vth: float, a1_v: float, xp):
     with ``u``, ``V`` in thresholds, of the pre-reset potential ``v``, in the fixed-point
     surrogate's units (``2**PSI_BITS`` is 1). ``a1_v`` is ``a1`` in ``v`` units (``a1 * vth``).
     The density is even, so it is formed from ``e^-|x|``, which cannot overflow."""
-    e = xp.exp(xp.abs(v - vth) * (-1.0 / a1_v))
-    psi = (1.0 + e) ** 2
-    return (2**PSI_BITS * vth / a1_v) * e / psi
+    e = xp.abs(v - vth)  # the fresh temporaries are reused in place
+    e *= -1.0 / a1_v
+    e = xp.exp(e)
+    denominator = e + 1.0
+    denominator *= denominator
+    e *= 2**PSI_BITS * vth / a1_v
+    e /= denominator
+    return e
 
 
 def sigmoid_surrogate_table(vth_scaled: int, a1: float) -> tuple[int, tuple[int, ...]]:
