@@ -23,7 +23,7 @@ from __future__ import annotations
 from lava_plastic.engine import fire, lif_float_voltage
 from lava_plastic.learning import synapse
 from lava_plastic.learning.neuron import NeuronState, current, rest, surrogate
-from lava_plastic.learning.plan import Plan
+from lava_plastic.learning.plan import LayerPlan, Plan
 from lava_plastic.noise import (NOISE_BITS, STREAM_DROPOUT, STREAM_PERTURBATION, row_bits,
                                 row_perturbation)
 from lava_plastic.rules.base import B_SHIFT, DELTA_SHIFT
@@ -62,6 +62,53 @@ def dropout_masks(plan: Plan, rows, rate: float, xp, dtype, dev):
     return masks
 
 
+def hidden_step(lp: LayerPlan, site: str, state: NeuronState, a_in, z, alpha: float, mask, xp):
+    """One step of a hidden OTTT neuron (eq. 1: leak, reset by subtraction), its noise ``alpha
+    z`` (``None``: none) entering at ``site`` and its dropout ``mask`` (``None``: none).
+    Returns ``(state, out, psi)``: the activity it sends (spikes, plus the noise at the
+    activity site, times the mask) and the surrogate of its pre-reset potential."""
+    u = current(lp, state.u, a_in, xp)
+    v = lif_float_voltage(state.v, u, lp.dv, 0.0)
+    if z is not None and site == "membrane":
+        v = v + (alpha * lp.vth) * z
+    psi = surrogate(lp, v, xp)
+    v, spikes = fire(v, lp.vth, lp.reset_subtract)
+    out = xp.astype(spikes, v.dtype)
+    if z is not None and site == "activity":
+        out = out + alpha * z
+    if mask is not None:
+        out = out * mask
+    return NeuronState(u, v, state.count), out, psi
+
+
+def hidden_delta(kind: str, psi, mod, z, alpha: float, mask):
+    """A hidden layer's third factor (eq. 7, in the synapse's units ``2**DELTA_SHIFT``) from
+    the surrogate ``psi`` and noise ``z`` of the wavefront it pairs with and its modulatory
+    input ``mod``: the projected descent signal ``-g`` (``momentum``: ``-M e``, ``random``:
+    ``-B^T e``, ``backprop``: ``W^T delta``), or for ``scalar`` (ZO_sp) the broadcast loss ``L``,
+    giving ``-g = -z L / alpha``."""
+    m = z * (mod * (-1.0 / alpha)) if kind == "scalar" else mod
+    delta = psi * (m * 2.0**B_SHIFT)
+    return delta if mask is None else delta * mask
+
+
+def readout_delta(e):
+    """The readout's third factor: its own gradient ``-e`` in the synapse's units."""
+    return e * -(2.0**DELTA_SHIFT)
+
+
+def momentum_modulation(m, e):
+    """OPZO's projected descent signal ``-M e`` ``(batch, n_k)`` (eq. 5) for errors ``e``
+    ``(batch, C)`` and ``M`` ``(n_k, C)``."""
+    return -(e @ m.T)
+
+
+def backprop_modulation(plan: Plan, upper, weights_above):
+    """Spatial BP's ``W^T delta`` in real units from the layer above's third factor ``upper``
+    (units ``2**DELTA_SHIFT``) and weights (weight units)."""
+    return (upper @ weights_above) * 2.0 ** (-DELTA_SHIFT - plan.net.weight_bits)
+
+
 def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
               alpha: float = 0.0, dropout: float = 0.0):
     """Present a batch (``payload`` ``(batch, n_in)``, one-hot ``y_star``, the samples'
@@ -77,22 +124,20 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     batch = payload.shape[0]
     kind = rule.feedback_kind
     noisy = learn and rule.noisy
-    membrane, activity = noisy and rule.site == "membrane", noisy and rule.site == "activity"
     masks = dropout_masks(plan, rows, dropout, xp, dtype, dev) if learn else [None] * hidden
     y_star = xp.astype(y_star, dtype)
     neurons = [rest(lp, batch, xp, dev, dtype) for lp in layers[:-1]]
     summed = xp.zeros((batch, plan.net.n_classes), dtype=dtype, device=dev)
     layer_in = [None] * n_layers
     traces = [None] * n_layers
-    first_coefficient = 0.0  # layer 0's trace of a constant payload is a multiple of it
+    # The first layer's input is the same payload every step (direct coding): its synaptic
+    # input is computed once, and its trace is the payload times the trace of a constant 1.
+    a_first = synapse.forward(layers[0], weights[0], payload, xp)
     psi_lines = [[] for _ in range(hidden)]
     pre_lines = [[] for _ in range(hidden)]
     z_lines = [[] for _ in range(hidden)]  # each step's noise, for M and ZO_sp
     first_sum, accs = None, [None] * n_layers
     e_prev = loss_prev = None
-    # Direct coding sends the same payload every step: the first layer's input is computed once.
-    a_first = synapse.forward(layers[0], weights[0], payload, xp)
-    vth_out = layers[-1].vth
     for t in range(plan.net.n_steps):
         s = payload
         o = None
@@ -101,72 +146,53 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
                 a_in = xp.zeros((batch, lp.n_out), dtype=dtype, device=dev)
             else:
                 a_in = a_first if k == 0 else synapse.forward(lp, weights[k], layer_in[k], xp)
-            # the pre term: the trace of the inputs up to t - 1 (reset at the sample's start)
-            if k == 0:
-                first_coefficient = (lp.trace_decay * first_coefficient + 1.0) if t else 0.0
-                pre = first_coefficient
-            elif t == 0:
-                pre = traces[k] = xp.zeros((batch, lp.n_in), dtype=dtype, device=dev)
-            else:
-                pre = layer_in[k] * 2.0**lp.pre_bits
-                if lp.trace_decay:
-                    pre += lp.trace_decay * traces[k]
-                traces[k] = pre
+            previous = (1.0 if k == 0 else layer_in[k]) if t else None
+            pre = traces[k] = synapse.trace_step(lp, traces[k], previous, xp)
             if lp.hidden:
-                u = current(lp, neurons[k].u, a_in, xp)
-                v = lif_float_voltage(neurons[k].v, u, lp.dv, 0.0)
                 z = noise(plan, k, rows, t, xp, dtype, dev) if noisy else None
-                if noisy:
-                    z_lines[k].append(z)
-                if membrane:
-                    v = v + (alpha * lp.vth) * z
-                psi = surrogate(lp, v, xp)
-                v, spikes = fire(v, lp.vth, lp.reset_subtract)
-                neurons[k] = NeuronState(u, v, neurons[k].count)
-                out = xp.astype(spikes, dtype)
-                if activity:
-                    out = out + alpha * z
-                if masks[k] is not None:
-                    out = out * masks[k]
+                neurons[k], out, psi = hidden_step(lp, rule.site, neurons[k], a_in, z, alpha,
+                                                   masks[k], xp)
                 if learn:
                     psi_lines[k].append(psi)
                     pre_lines[k].append(pre)
+                    z_lines[k].append(z)
             else:
-                o = a_in / vth_out  # the readout's output, in thresholds
+                o = a_in / lp.vth  # the readout's output, in thresholds
                 summed = summed + a_in
-                out_pre = pre
+                out_pre, out = pre, None
             layer_in[k] = s
-            s = out if lp.hidden else None
+            s = out
         if not learn:
             continue
         e = output_error(o, y_star, rule.loss, xp)
         # the readout learns from its own error and the input that caused o[t]
         if t:  # at t = 0 the readout's input is dropped: nothing caused o[0]
-            accs[-1] = _add(accs[-1], synapse.accumulate(layers[-1], e * -(2.0**DELTA_SHIFT),
-                                                         out_pre, xp))
+            accs[-1] = _add(accs[-1], synapse.accumulate(layers[-1], readout_delta(e), out_pre,
+                                                         xp))
         if e_prev is not None:
-            upper = e_prev * -(2.0**DELTA_SHIFT)  # BP: the layer above's third factor
+            upper = readout_delta(e_prev)  # BP: the layer above's third factor
             for k in reversed(range(hidden)):
                 lp = layers[k]
                 step = t - lp.align
                 if step < 0:
                     break
                 if kind == "momentum":
-                    m = -(e_prev @ feedback[k].T)
+                    mod = momentum_modulation(feedback[k], e_prev)
                 elif kind == "random":
-                    m = -(e_prev @ feedback[k])
+                    mod = -(e_prev @ feedback[k])
                 elif kind == "scalar":
-                    m = z_lines[k][step] * (-loss_prev / alpha)[:, None]
-                else:  # backprop through the layer above: W^T delta, in real units
-                    m = (upper @ weights[k + 1]) * 2.0**(-DELTA_SHIFT - plan.net.weight_bits)
-                delta = psi_lines[k][step] * (m * 2.0**B_SHIFT)
-                if masks[k] is not None:
-                    delta = delta * masks[k]
-                upper = delta
-                if k == 0:
-                    first_sum = _add(first_sum, delta * pre_lines[0][step])
+                    mod = loss_prev[:, None]
                 else:
-                    accs[k] = _add(accs[k], synapse.accumulate(lp, delta, pre_lines[k][step], xp))
+                    mod = backprop_modulation(plan, upper, weights[k + 1])
+                delta = upper = hidden_delta(kind, psi_lines[k][step], mod, z_lines[k][step],
+                                             alpha, masks[k])
+                pre = pre_lines[k][step]
+                if pre is None:  # the sample's first step: no input yet
+                    continue
+                if k == 0:
+                    first_sum = _add(first_sum, delta * pre)
+                else:
+                    accs[k] = _add(accs[k], synapse.accumulate(lp, delta, pre, xp))
         if kind == "momentum":
             scale = 1.0 / alpha if rule.scale_by_alpha else 1.0
             for k in range(hidden):

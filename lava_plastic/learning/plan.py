@@ -71,6 +71,7 @@ class LayerPlan:
     reset_subtract: bool
     trace_decay: float
     pre_bits: int
+    pre_shift: int
     lag: int
     align: int
 
@@ -188,7 +189,8 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       forward_matmul=forward_matmul, forward_chunks=forward_chunks,
                       forward_bound=forward_bound, reset_subtract=net.reset == "subtract",
                       trace_decay=1 - net.dv / fp.DECAY_UNITY if online and hidden else 0.0,
-                      pre_bits=pre_bits, lag=n_layers - 1 - k,
+                      pre_bits=pre_bits, pre_shift=pre_bits - net.in_bits(k),
+                      lag=n_layers - 1 - k,
                       align=n_layers - k if online and hidden else 0,
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)
         if net.fixed:

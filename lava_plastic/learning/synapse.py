@@ -29,6 +29,18 @@ def forward(lp: LayerPlan, weights, s_in, xp):
     return a if lp.weight_exp == 0 else a * 2.0**lp.weight_exp
 
 
+def trace_step(lp: LayerPlan, trace, previous_input, xp):
+    """The presynaptic term of a step, the trace of the inputs up to the previous step:
+    ``p <- decay p + s 2**pre_shift`` (DRTP's decay 0: the previous input; OTTT's ``a^ <- lam
+    a^ + s``, section 3.1 of the OPZO paper). ``trace`` ``None``: a sample's first step."""
+    if previous_input is None:
+        return None
+    term = previous_input * 2.0**lp.pre_shift if lp.pre_shift else previous_input
+    if trace is None or not lp.trace_decay:
+        return term
+    return term + lp.trace_decay * trace
+
+
 def accumulate(lp: LayerPlan, delta, pre, xp):
     """The update accumulator of a write, ``sum_rows delta^T pre``: ``(rows, n_out)``,
     ``(rows, n_in)`` -> ``(n_out, n_in)``.
