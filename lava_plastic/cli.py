@@ -64,7 +64,7 @@ def train(args) -> int:
     who = f"lava-plastic (rank {rank})" if args.distributed else "lava-plastic"
     # options left out take the rule's defaults (the OPZO paper's setting for the online
     # rules), else TrainConfig's
-    defaults = rule_defaults(args.rule)
+    defaults = rule_defaults(args.rule, args.backend)
     chosen = {name: getattr(args, name) if getattr(args, name) is not None
               else defaults.get(name, TrainConfig.__dataclass_fields__[name].default)
               for name in RULE_DEPENDENT}

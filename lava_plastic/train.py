@@ -184,9 +184,9 @@ class TrainConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.model != "lif":
             raise ValueError(f"{self.rule} trains the spiking (lif) network")
-        if self.backend != "engine":
-            raise ValueError(f"the lava backend of {self.rule} is not implemented yet; the "
-                             f"engine backend runs it")
+        if self.backend == "lava" and self.rule == "ottt-bp":
+            raise ValueError("spatial BP (ottt-bp) runs in the engine only: it is the "
+                             "reference, not an on-chip rule")
         if self.distributed:
             raise ValueError(f"distributed training of {self.rule} is not implemented yet")
         window = self.window(len(self.hidden) + 1)
@@ -210,11 +210,20 @@ rules (ZO_sp: lr 2e-5 and no dropout)."""
 ZO_DEFAULTS = dict(ONLINE_DEFAULTS, lr=2e-5, dropout=0.0)
 
 
-def rule_defaults(rule: str) -> dict:
+ONLINE_CHIP_DEFAULTS = dict(ONLINE_DEFAULTS, lr=2.0**-10, optimizer="sgd", weight_decay=0.0,
+                            schedule="constant", batch_size=1)
+"""The online rules' defaults in the Lava graph, which runs the on-chip rule (SGD, one sample
+per update)."""
+
+
+def rule_defaults(rule: str, backend: str = "engine") -> dict:
     """The command line's defaults for ``rule`` where they differ from :class:`TrainConfig`'s
-    (DRTP's): the OPZO paper's setting for the online rules."""
+    (DRTP's): the OPZO paper's setting for the online rules (in the Lava graph with the
+    on-chip SGD rule)."""
     if rule not in ONLINE_RULES:
         return {}
+    if backend == "lava":
+        return dict(ONLINE_CHIP_DEFAULTS, dropout=0.0) if rule == "zo" else ONLINE_CHIP_DEFAULTS
     return ZO_DEFAULTS if rule == "zo" else ONLINE_DEFAULTS
 
 
@@ -314,8 +323,10 @@ def _lava_lif(config, data, plan, epoch_done):
                          f"not installed here ({LAVA_MISSING}); the engine backend runs without it")
     weights = engine.init_weights(plan.net, plan.rule.seed)
     with lava_plastic_graph.PlasticGraph(plan, weights, data.train_x, data.train_y, data.test_x,
-                                         data.test_y) as graph:
+                                         data.test_y, dropout=config.dropout) as graph:
         for epoch in range(1, config.epochs + 1):
+            if config.online:
+                graph.set_alpha(plan.rule.alpha_of(epoch, config.epochs))
             bar = _progress(config, graph.n_train, epoch)
             start = time.perf_counter()
             for first in range(0, graph.n_train, LAVA_CHUNK):

@@ -162,11 +162,11 @@ def test_noise_is_keyed_by_sample_and_antithetic_pairs_negate():
     net = ottt_net((6, 8, 3), n_steps=4)
     plan = compile_plan(net, OPZO(n_classes=3, antithetic=True))
     rows = np.array([5, 9])
-    z = [online.noise(plan, 0, rows, t, NP, np.float64, None) for t in range(4)]
+    z = [online.noise(plan.rule, plan.layers[0], rows, t, NP, np.float64, None) for t in range(4)]
     np.testing.assert_array_equal(z[1], -z[0])
     np.testing.assert_array_equal(z[3], -z[2])
     assert not np.array_equal(z[0], z[2])
-    alone = online.noise(plan, 0, rows[1:], 0, NP, np.float64, None)
+    alone = online.noise(plan.rule, plan.layers[0], rows[1:], 0, NP, np.float64, None)
     np.testing.assert_array_equal(alone, z[0][1:])  # a row is the same in any batch
 
 
@@ -278,7 +278,7 @@ def test_cli_trains_opzo_and_writes_its_options(tmp_path, capsys):
     (["--rule", "opzo", "--dropout", "1"], "dropout must be in [0, 1), got 1.0"),
     (["--rule", "drtp", "--noise", "sphere"], "--noise is an option of the online rules"),
     (["--rule", "drtp", "--dropout", "0.1"], "--dropout is an option of the online rules"),
-    (["--rule", "opzo", "--backend", "lava"], "the lava backend of opzo is not implemented yet"),
+    (["--rule", "ottt-bp", "--backend", "lava"], "spatial BP (ottt-bp) runs in the engine only"),
     (["--rule", "opzo", "--precision", "fixed", "--optimizer", "sgd", "--schedule", "constant",
       "--weight-decay", "0"], "its fixed-point form is not implemented yet"),
     (["--rule", "opzo", "--optimizer", "sgd"], "weight decay is an option of adamw"),

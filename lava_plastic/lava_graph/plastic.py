@@ -27,10 +27,13 @@ from lava.magma.core.run_conditions import RunSteps
 from lava.proc.dense.process import Dense
 
 from lava_plastic.learning.engine import check_weights, encode_input, init_feedback
-from lava_plastic.learning.plan import Plan
+from lava_plastic.learning.plan import Plan, is_online
 from lava_plastic.lava_graph import run_config
 from lava_plastic.lava_graph.signals import RuntimeGuard
+from lava_plastic.processes.momentum_feedback.process import MomentumFeedback
+from lava_plastic.processes.online_lif.process import OnlineLIF
 from lava_plastic.processes.plastic_dense.process import PlasticDense
+from lava_plastic.processes.readout.process import Readout
 from lava_plastic.processes.sample_source.process import SampleSource
 from lava_plastic.processes.spike_counter.process import SpikeCounter
 from lava_plastic.processes.three_factor_lif.process import ThreeFactorLIF
@@ -61,8 +64,18 @@ class StreamGraph:
     rule's seed, as the engine's :func:`~lava_plastic.learning.engine.init_state` does).
     """
 
-    def __init__(self, plan: Plan, weights, train_x, train_y, test_x=None, test_y=None, bs=None):
+    def __init__(self, plan: Plan, weights, train_x, train_y, test_x=None, test_y=None, bs=None,
+                 dropout: float = 0.0):
         net = plan.net
+        self.online = is_online(plan.rule)
+        if self.online and plan.rule.feedback_kind == "backprop":
+            raise ValueError("spatial BP (ottt-bp) runs in the engine only: it is the reference, "
+                             "not an on-chip rule")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if dropout and not self.online:
+            raise ValueError(f"dropout is an option of the online rules, not of {plan.rule.name}")
+        self.dropout = float(dropout)
         check_weights(net, weights)
         test_x = train_x[:0] if test_x is None else test_x
         test_y = train_y[:0] if test_y is None else test_y
@@ -77,10 +90,11 @@ class StreamGraph:
         self.source = SampleSource(data=self.data, labels=labels, n_classes=net.n_classes,
                                    sample_steps=net.n_steps, name="source")
         self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
-                                    sample_steps=net.n_steps, name="readout")
+                                    sample_steps=net.n_steps, graded=self.online, name="readout")
         self.run_cfg = run_config(net.precision)
         self.guard = RuntimeGuard(self.source)
         self.synapses, self.neurons, self.gates = [], [], []
+        self.alphas, self.feedbacks = [], []  # the online rules' noise scales and M processes
         mod_ports = []
         port = self.source.s_out
         for lp, w in zip(plan.layers, weights):
@@ -90,7 +104,10 @@ class StreamGraph:
             mod_ports.append(mod_in)
             port = neuron.s_out
         port.connect(self.counter.s_in)
-        self._wire_feedback(feedback, mod_ports)
+        if self.online:
+            self._wire_online_feedback(feedback, mod_ports)
+        else:
+            self._wire_feedback(feedback, mod_ports)
 
     def _wire_feedback(self, feedback, mod_ports):
         """The output layer's target ``y*`` through ``Dense(I)``; each hidden layer's feedback
@@ -109,10 +126,48 @@ class StreamGraph:
             sent.connect(projection.s_in)
             projection.a_out.connect(mod_in)
 
+    def _wire_online_feedback(self, feedback, mod_ports):
+        """The online rules: the readout's target through ``Dense(I)``; each hidden layer's
+        modulatory input from the readout's signals, one step on: OPZO ``-M_k e`` from its
+        :class:`MomentumFeedback` (which learns from the readout's ``o``), DFA ``-B_k^T e``
+        through a Dense, ZO_sp the loss through a Dense of ones."""
+        fixed, n_classes, rule = self.net.fixed, self.net.n_classes, self.plan.rule
+        readout = self.neurons[-1]
+        target = Dense(name="target", num_message_bits=24,
+                       **stock_dense_args(fixed, np.eye(n_classes, dtype=np.int64), 0))
+        self.source.label_out.connect(target.s_in)
+        target.a_out.connect(mod_ports[-1])
+        for lp, mod_in in zip(self.plan.layers, mod_ports[:-1]):
+            if rule.feedback_kind == "momentum":
+                mf = MomentumFeedback(plan=lp, rule=rule, n_classes=n_classes, m=feedback[lp.k],
+                                      name=f"momentum{lp.k}")
+                readout.error_out.connect(mf.e_in)
+                readout.o_out.connect(mf.o_in)
+                mf.m_out.connect(mod_in)
+                self.feedbacks.append(mf)
+                self.gates.append(mf.learning)
+                self.alphas.append(mf.alpha)
+                continue
+            if rule.feedback_kind == "random":
+                sent, w = readout.error_out, -np.asarray(feedback[lp.k]).T
+            else:  # scalar: the loss to every neuron
+                sent, w = readout.loss_out, np.ones((lp.n_out, 1))
+            projection = Dense(name=f"feedback{lp.k}", num_message_bits=24,
+                               **stock_dense_args(fixed, w, 0))
+            sent.connect(projection.s_in)
+            projection.a_out.connect(mod_in)
+
     def _make_layer(self, lp, weights, port):
         """Layer ``lp``'s synapse and neuron, fed by ``port``; returns ``(synapse, neuron,
         modulatory port)``."""
         raise NotImplementedError
+
+    def set_alpha(self, alpha: float):
+        """The online rules' noise scale from the next run on (the epoch's, say)."""
+        if not alpha > 0:
+            raise ValueError(f"the noise scale alpha must be positive, got {alpha!r}")
+        for var in self.alphas:
+            self._assign(var, alpha)
 
     def _assign(self, var, value: int):
         """Set a one-element Var: its initial value before the first run (Lava can set Vars
@@ -135,8 +190,10 @@ class StreamGraph:
                         run_cfg=self.run_cfg)
 
     def counts(self, start: int, n_samples: int) -> np.ndarray:
-        """Output spike counts of samples ``start .. start + n_samples - 1`` as last presented."""
-        return np.asarray(self.counter.counts.get())[start : start + n_samples].astype(np.int64)
+        """Output spike counts (a readout's summed outputs) of samples ``start .. start +
+        n_samples - 1`` as last presented."""
+        counts = np.asarray(self.counter.counts.get())[start : start + n_samples]
+        return counts.astype(np.float64 if self.online else np.int64)
 
     def train_epoch(self) -> np.ndarray:
         """Present every training sample once, in order, learning on. Returns their output
@@ -168,13 +225,28 @@ class PlasticGraph(StreamGraph):
 
     def _make_layer(self, lp, weights, port):
         synapse = PlasticDense(plan=lp, weights=weights, name=f"plastic_dense{lp.k}")
-        neuron = ThreeFactorLIF(plan=lp, feedback=self.plan.feedback, name=f"lif{lp.k}")
+        rule = self.plan.rule
+        if not self.online:
+            neuron = ThreeFactorLIF(plan=lp, feedback=self.plan.feedback, name=f"lif{lp.k}")
+            mod_in = neuron.mod_in
+        elif lp.output:
+            neuron = Readout(plan=lp, rule=rule, name="readout_neurons")
+            mod_in = neuron.label_in
+        else:
+            neuron = OnlineLIF(plan=lp, rule=rule, dropout=self.dropout, name=f"lif{lp.k}")
+            mod_in = neuron.mod_in
+            self.gates.append(neuron.learning)
+            self.alphas.append(neuron.alpha)
         port.connect(synapse.s_in)
         synapse.a_out.connect(neuron.a_in)
         neuron.delta_out.connect(synapse.delta_in)
         self.gates.append(synapse.learning)
-        return synapse, neuron, neuron.mod_in
+        return synapse, neuron, mod_in
 
     def weights(self) -> tuple[np.ndarray, ...]:
         dtype = np.int64 if self.net.fixed else np.float64
         return tuple(np.asarray(s.weights.get()).astype(dtype) for s in self.synapses)
+
+    def feedback(self) -> tuple[np.ndarray, ...]:
+        """OPZO's ``M_k`` as they stand (empty for the other rules)."""
+        return tuple(np.asarray(mf.m.get(), dtype=np.float64) for mf in self.feedbacks)

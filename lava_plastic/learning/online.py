@@ -34,32 +34,26 @@ DROPOUT_BITS = 16
 """Uniform bits per dropout decision (a neuron is kept when they reach ``rate * 2**16``)."""
 
 
-def noise(plan: Plan, k: int, rows, t: int, xp, dtype, dev):
-    """The noise ``z`` of hidden layer ``k`` at step ``t`` for the samples of ordinals ``rows``,
-    ``(batch, n_k)`` in the float dtype: keyed by ``(seed, perturbation stream, k, step)`` and
-    the ordinal (:func:`lava_plastic.noise.row_perturbation`); antithetic noise draws at even
-    steps and negates the draw at the odd step after."""
-    rule = plan.rule
+def noise(rule, lp: LayerPlan, rows, t: int, xp, dtype, dev):
+    """The noise ``z`` of hidden layer ``lp`` at step ``t`` for the samples of ordinals
+    ``rows``, ``(batch, n_k)`` in the float dtype: keyed by ``(seed, perturbation stream, k,
+    step)`` and the ordinal (:func:`lava_plastic.noise.row_perturbation`); antithetic noise
+    draws at even steps and negates the draw at the odd step after."""
     step, negate = (t // 2, t % 2 == 1) if rule.antithetic else (t, False)
-    values = row_perturbation((rule.seed, STREAM_PERTURBATION, k, step), rows,
-                              plan.layers[k].n_out, rule.noise, xp, dev)
+    values = row_perturbation((rule.seed, STREAM_PERTURBATION, lp.k, step), rows, lp.n_out,
+                              rule.noise, xp, dev)
     z = xp.astype(values, dtype) * 2.0**-NOISE_BITS
     return -z if negate else z
 
 
-def dropout_masks(plan: Plan, rows, rate: float, xp, dtype, dev):
-    """Per hidden layer, each sample's dropout mask ``(batch, n_k)``, constant over the
+def dropout_mask(rule, lp: LayerPlan, rows, rate: float, xp, dtype, dev):
+    """Each sample's dropout mask of hidden layer ``lp`` ``(batch, n_k)``, constant over the
     sample: ``1 / (1 - rate)`` for a kept neuron, 0 for a dropped one, keyed by the seed, the
-    layer and the sample's ordinal."""
+    layer and the sample's ordinal; ``None`` for rate 0."""
     if rate == 0:
-        return [None] * (len(plan.layers) - 1)
-    threshold = int(round(rate * 2**DROPOUT_BITS))
-    masks = []
-    for lp in plan.layers[:-1]:
-        bits = row_bits((plan.rule.seed, STREAM_DROPOUT, lp.k), rows, lp.n_out, DROPOUT_BITS,
-                        xp, dev)
-        masks.append(xp.astype(bits >= threshold, dtype) * (1.0 / (1.0 - rate)))
-    return masks
+        return None
+    bits = row_bits((rule.seed, STREAM_DROPOUT, lp.k), rows, lp.n_out, DROPOUT_BITS, xp, dev)
+    return xp.astype(bits >= int(round(rate * 2**DROPOUT_BITS)), dtype) * (1.0 / (1.0 - rate))
 
 
 def hidden_step(lp: LayerPlan, site: str, state: NeuronState, a_in, z, alpha: float, mask, xp):
@@ -124,7 +118,8 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     batch = payload.shape[0]
     kind = rule.feedback_kind
     noisy = learn and rule.noisy
-    masks = dropout_masks(plan, rows, dropout, xp, dtype, dev) if learn else [None] * hidden
+    masks = [dropout_mask(rule, lp, rows, dropout if learn else 0.0, xp, dtype, dev)
+             for lp in layers[:-1]]
     y_star = xp.astype(y_star, dtype)
     neurons = [rest(lp, batch, xp, dev, dtype) for lp in layers[:-1]]
     summed = xp.zeros((batch, plan.net.n_classes), dtype=dtype, device=dev)
@@ -149,7 +144,7 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
             previous = (1.0 if k == 0 else layer_in[k]) if t else None
             pre = traces[k] = synapse.trace_step(lp, traces[k], previous, xp)
             if lp.hidden:
-                z = noise(plan, k, rows, t, xp, dtype, dev) if noisy else None
+                z = noise(rule, lp, rows, t, xp, dtype, dev) if noisy else None
                 neurons[k], out, psi = hidden_step(lp, rule.site, neurons[k], a_in, z, alpha,
                                                    masks[k], xp)
                 if learn:

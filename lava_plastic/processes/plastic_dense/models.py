@@ -25,14 +25,23 @@ class _PlasticDenseModel(PyLoihiProcessModel):
         delta = self.delta_in.recv()
         t = step_in_sample(self.time_step, lp.n_steps)
         learning = bool(self.learning[0])
+        # the presynaptic term: the trace of the inputs up to t - 1, from rest at t = 0
+        if t == 0:
+            self.trace[:] = 0
+        else:
+            self.trace[:] = synapse.trace_step(lp, self.trace if t > 1 else None, self.prev_in,
+                                               NUMPY)
         if learning:
             self.step_deltas[t] = delta
-            self.step_inputs[t] = self.prev_in
+            self.step_pres[t] = self.trace
         self.prev_in[:] = s_in
         self.a_buff[:] = synapse.forward(lp, self.weights, s_in[None, :], NUMPY)[0]
         if learning and t == lp.n_steps - 1:
-            first = lp.first_valid
-            acc = synapse.accumulate(lp, self.step_deltas[first:], self.step_inputs[first:], NUMPY)
+            # the third factor of step t pairs with the presynaptic term of step t - align
+            first = max(lp.first_valid, lp.align)
+            acc = synapse.accumulate(lp, self.step_deltas[first:],
+                                     self.step_pres[first - lp.align : lp.n_steps - lp.align],
+                                     NUMPY)
             self.weights[:] = synapse.write(lp, self.weights, acc, int(self.n_updates[0]), NUMPY)
             self.n_updates[0] += 1
 
@@ -46,8 +55,9 @@ class PyPlasticDenseModelFloat(_PlasticDenseModel):
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     weights: np.ndarray = LavaPyType(np.ndarray, float)
     step_deltas: np.ndarray = LavaPyType(np.ndarray, float)
-    step_inputs: np.ndarray = LavaPyType(np.ndarray, float)
+    step_pres: np.ndarray = LavaPyType(np.ndarray, float)
     prev_in: np.ndarray = LavaPyType(np.ndarray, float)
+    trace: np.ndarray = LavaPyType(np.ndarray, float)
     a_buff: np.ndarray = LavaPyType(np.ndarray, float)
 
 
@@ -63,6 +73,7 @@ class PyPlasticDenseModelFixed(_PlasticDenseModel):
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
     weights: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
     step_deltas: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
-    step_inputs: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    step_pres: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     prev_in: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    trace: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)

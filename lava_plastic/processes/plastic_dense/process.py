@@ -15,12 +15,14 @@ class PlasticDense(AbstractProcess):
     """Dense synapses that learn by a three-factor rule (:mod:`lava_plastic.learning.synapse`).
 
     Every step it sends the input it weighted in the previous step (Lava's Dense delay), reads
-    its input ``s_in`` and its neurons' third factor ``delta_in`` and, while ``learning`` is 1,
-    records the pair (``delta_in``, its previous input) in row ``t`` of ``step_deltas`` and
-    ``step_inputs``. At the last step of each sample it sums the pairs from the plan's
-    ``first_valid`` step on in one product (the same integers as step by step, within the plan's
-    bound), writes the update into the weights and counts it in ``n_updates`` (which keys the
-    fixed-point stochastic rounding).
+    its input ``s_in`` and its neurons' third factor ``delta_in``, updates its presynaptic
+    term ``trace`` (:func:`~lava_plastic.learning.synapse.trace_step`: the previous input, or
+    OTTT's trace of the inputs so far) and, while ``learning`` is 1, records both in row ``t``
+    of ``step_deltas`` and ``step_pres``. At the last step of each sample it pairs each third
+    factor with the presynaptic term of ``align`` steps earlier (the wavefront that caused it),
+    from the plan's ``first_valid`` step on, in one product (the same integers as step by step,
+    within the plan's bound), writes the update into the weights and counts it in
+    ``n_updates`` (which keys the fixed-point stochastic rounding).
 
     ``plan``: the layer's :class:`~lava_plastic.learning.plan.LayerPlan` (the very object the
     engine uses). ``weights``: ``(n_out, n_in)`` in weight units (fixed point: signed 8 bits).
@@ -37,8 +39,9 @@ class PlasticDense(AbstractProcess):
         self.a_out = OutPort(shape=(plan.n_out,))
         self.weights = Var(shape=(plan.n_out, plan.n_in), init=weights)
         self.step_deltas = Var(shape=(plan.n_steps, plan.n_out), init=0)
-        self.step_inputs = Var(shape=(plan.n_steps, plan.n_in), init=0)
+        self.step_pres = Var(shape=(plan.n_steps, plan.n_in), init=0)
         self.prev_in = Var(shape=(plan.n_in,), init=0)
+        self.trace = Var(shape=(plan.n_in,), init=0)
         self.a_buff = Var(shape=(plan.n_out,), init=0)
         self.learning = Var(shape=(1,), init=1)
         self.n_updates = Var(shape=(1,), init=0)

@@ -1,4 +1,5 @@
-"""ProcessModels of :class:`SpikeCounter` (counts are integers in both precisions)."""
+"""ProcessModels of :class:`SpikeCounter` (spike counts are integers in both precisions; the
+float model holds them, and a readout's sums, in float64)."""
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
@@ -12,7 +13,6 @@ from lava_plastic.processes.spike_counter.process import SpikeCounter
 
 
 class _SpikeCounterModel(PyLoihiProcessModel):
-    counts: np.ndarray = LavaPyType(np.ndarray, np.int32)
     cursor: np.ndarray = LavaPyType(np.ndarray, np.int32)
     current: np.ndarray = LavaPyType(np.ndarray, np.int32)
 
@@ -22,7 +22,8 @@ class _SpikeCounterModel(PyLoihiProcessModel):
             self.current[0] = self.cursor[0]
             self.cursor[0] = (self.cursor[0] + 1) % self.counts.shape[0]
             self.counts[int(self.current[0])] = 0
-        self.counts[int(self.current[0])] += (spikes != 0).astype(np.int32)
+        received = spikes if self.proc_params["graded"] else (spikes != 0)
+        self.counts[int(self.current[0])] += received.astype(self.counts.dtype)
 
 
 @implements(proc=SpikeCounter, protocol=LoihiProtocol)
@@ -30,6 +31,7 @@ class _SpikeCounterModel(PyLoihiProcessModel):
 @tag("floating_pt")
 class PySpikeCounterModelFloat(_SpikeCounterModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    counts: np.ndarray = LavaPyType(np.ndarray, float)
 
 
 @implements(proc=SpikeCounter, protocol=LoihiProtocol)
@@ -37,3 +39,4 @@ class PySpikeCounterModelFloat(_SpikeCounterModel):
 @tag("fixed_pt")
 class PySpikeCounterModelFixed(_SpikeCounterModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
+    counts: np.ndarray = LavaPyType(np.ndarray, np.int32)

@@ -1,0 +1,66 @@
+"""ProcessModels of :class:`OnlineLIF`: the engine's :func:`lava_plastic.learning.online.
+hidden_step` and :func:`~lava_plastic.learning.online.hidden_delta` with a batch of one."""
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from lava_plastic.engine import step_in_sample
+from lava_plastic.learning import online
+from lava_plastic.learning.neuron import NeuronState
+from lava_plastic.processes.online_lif.process import OnlineLIF
+from lava_plastic.xp import NUMPY
+
+
+@implements(proc=OnlineLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyOnlineLIFModelFloat(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    u: np.ndarray = LavaPyType(np.ndarray, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    psi_line: np.ndarray = LavaPyType(np.ndarray, float)
+    z_line: np.ndarray = LavaPyType(np.ndarray, float)
+    mask: np.ndarray = LavaPyType(np.ndarray, float)
+    alpha: np.ndarray = LavaPyType(np.ndarray, float)
+    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+    def run_spk(self):
+        lp, rule = self.proc_params["plan"], self.proc_params["rule"]
+        a_in, mod = self.a_in.recv()[None], self.mod_in.recv()[None]
+        t = step_in_sample(self.time_step, lp.n_steps)
+        learning = bool(self.learning[0])
+        rows = self.n_samples.copy()
+        alpha = float(self.alpha[0])
+        state = NeuronState(self.u[None], self.v[None], None)
+        if t == 0:  # from rest; the input sent during the previous sample is dropped
+            a_in = np.zeros_like(a_in)
+            state = NeuronState(np.zeros_like(a_in), np.zeros_like(a_in), None)
+            if learning:
+                mask = online.dropout_mask(rule, lp, rows, self.proc_params["dropout"], NUMPY,
+                                           np.float64, None)
+                self.mask[:] = 1.0 if mask is None else mask[0]
+        mask = self.mask[None] if learning and self.proc_params["dropout"] else None
+        z = online.noise(rule, lp, rows, t, NUMPY, np.float64, None) if learning and rule.noisy else None
+        state, out, psi = online.hidden_step(lp, rule.site, state, a_in, z, alpha, mask, NUMPY)
+        self.u[:], self.v[:] = state.u[0], state.v[0]
+        self.s_out.send(out[0])
+        slot = t % lp.align
+        delta = np.zeros(lp.n_out)
+        if learning and t >= lp.align:  # the wavefront of align steps ago meets its error
+            z_then = self.z_line[slot][None] if rule.noisy else None
+            delta = online.hidden_delta(rule.feedback_kind, self.psi_line[slot][None], mod,
+                                        z_then, alpha, mask)[0]
+        self.psi_line[slot] = psi[0]
+        if z is not None:
+            self.z_line[slot] = z[0]
+        self.delta_out.send(delta)
+        if learning and t == lp.n_steps - 1:
+            self.n_samples[0] += 1

@@ -1,0 +1,46 @@
+"""ProcessModels of :class:`Readout`: the engine's error and third factor with a batch of one
+(:mod:`lava_plastic.rules.opzo`, :func:`lava_plastic.learning.online.readout_delta`)."""
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from lava_plastic.engine import step_in_sample
+from lava_plastic.learning.online import readout_delta
+from lava_plastic.processes.readout.process import Readout
+from lava_plastic.rules.opzo import loss_value, output_error
+from lava_plastic.xp import NUMPY
+
+
+@implements(proc=Readout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyReadoutModelFloat(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    error_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    loss_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    o_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def run_spk(self):
+        lp, rule = self.proc_params["plan"], self.proc_params["rule"]
+        a_in, y_star = self.a_in.recv(), self.label_in.recv()
+        t = step_in_sample(self.time_step, lp.n_steps)
+        if t == 0:
+            a_in = np.zeros_like(a_in)
+        o = (a_in / lp.vth)[None]
+        self.s_out.send(a_in)
+        if t == 0:  # o[0] has no cause, and the target of this sample has not arrived
+            e, loss = np.zeros_like(o), np.zeros(1)
+        else:
+            e = output_error(o, y_star[None], rule.loss, NUMPY)
+            loss = loss_value(o, y_star[None], rule.loss, NUMPY)
+        self.delta_out.send(readout_delta(e)[0])
+        self.error_out.send(e[0])
+        self.loss_out.send(loss)
+        self.o_out.send(o[0])
