@@ -260,3 +260,25 @@ def test_cli_refuses_a_cuda_device_that_is_not_here(capsys):
     assert cli.main(["train", "--no-progress", "--device", "cuda:0"]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert errors == ["lava-plastic: device 'cuda:0': torch finds no CUDA device here"]
+
+
+@pytest.mark.parametrize("rule_name", ["opzo", "zo", "opzo-dfa", "ottt-bp"])
+def test_online_rules_on_torch_equal_numpy(rule_name):
+    """The online rules' engine on torch CPU tensors: the same keyed noise and dropout, weights
+    and M within rtol 1e-9 (BLAS sums in another order) after an epoch with AdamW."""
+    data = load_digits(seed=0)
+    x, y = data.train_x[:64], data.train_y[:64]
+    net = PlasticNetwork((64, 24, 16, 10), n_steps=8, reset="subtract", dv=2048, output="readout")
+    plan = compile_plan(net, make_rule(rule_name, seed=3, momentum=0.9), 16)
+    results = []
+    for template in (None, torch.zeros(1)):
+        optimizer = engine.make_optimizer_for(net, "adamw", 1e-3, 1e-3)
+        state = engine.init_state(plan, optimizer=optimizer, template=template)
+        state, seen = engine.train_epoch(plan, state, x, y, 16, optimizer, np.arange(64),
+                                         alpha=0.2, dropout=0.2)
+        results.append(([to_numpy(w) for w in state.weights],
+                        [to_numpy(f) for f in state.feedback], seen))
+    (w_np, f_np, seen_np), (w_t, f_t, seen_t) = results
+    for a, b in zip(w_np + f_np, w_t + f_t):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(seen_t, seen_np, rtol=1e-9, atol=1e-9)
