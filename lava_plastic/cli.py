@@ -64,7 +64,7 @@ def train(args) -> int:
     who = f"lava-plastic (rank {rank})" if args.distributed else "lava-plastic"
     # options left out take the rule's defaults (the OPZO paper's setting for the online
     # rules), else TrainConfig's
-    defaults = rule_defaults(args.rule, args.backend)
+    defaults = rule_defaults(args.rule, args.backend, args.dataset)
     chosen = {name: getattr(args, name) if getattr(args, name) is not None
               else defaults.get(name, TrainConfig.__dataclass_fields__[name].default)
               for name in RULE_DEPENDENT}
@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--rule", default="drtp",
                     help="learning rule: drtp, dfa (direct feedback alignment), sdfa (its error "
                          "sign); online: opzo, zo (ZO_sp), opzo-dfa, ottt-bp (spatial BP)")
-    tr.add_argument("--dataset", default="digits", help="digits (bundled) or mnist")
+    tr.add_argument("--dataset", default="digits",
+                    help="digits (bundled), mnist, or nmnist (the N-MNIST subset, online rules)")
     tr.add_argument("--data-dir", default=None, help="data directory (else $LAVA_PLASTIC_DATA)")
     tr.add_argument("--backend", default="engine", help="engine (batched) or lava (process graph)")
     tr.add_argument("--precision", default="float", help="float or fixed")

@@ -50,10 +50,25 @@ class Dataset:
     test_x: np.ndarray
     test_y: np.ndarray
     n_classes: int
+    sequence: bool = False
 
     @property
     def n_features(self) -> int:
-        return int(np.prod(self.train_x.shape[1:]))
+        """Input features (per step for a sequence, whose inputs are ``(n, steps, ...)``)."""
+        return int(np.prod(self.train_x.shape[2 if self.sequence else 1:]))
+
+
+NMNIST_BIN_US = 3000
+"""The OPZO paper's N-MNIST bins (App. C.3.1, after Zhang & Li 2020): 3 ms, the first 30."""
+
+
+def nmnist_sequences(data_dir, n_steps: int) -> Dataset:
+    """The N-MNIST subset as spike sequences for a spiking network: ``n_steps`` bins of
+    :data:`NMNIST_BIN_US` from each recording's start, binary, each step's frame flattened
+    (``(n, n_steps, 2 * 34 * 34)`` float32)."""
+    data = load_nmnist(data_dir, window_us=NMNIST_BIN_US, duration_us=n_steps * NMNIST_BIN_US)
+    flat = [a.reshape(a.shape[0], a.shape[1], -1) for a in (data.train_x, data.test_x)]
+    return Dataset("nmnist", flat[0], data.train_y, flat[1], data.test_y, 10, sequence=True)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None, needs: str) -> Path:

@@ -36,7 +36,7 @@ try:
 except ImportError as missing:
     lava_plastic_graph = None
     LAVA_MISSING = str(missing)
-DATASETS = ("digits", "mnist")
+DATASETS = ("digits", "mnist", "nmnist")
 BACKENDS = ("engine", "lava")
 MODELS = ("lif", "tanh")
 LAVA_CHUNK = 50
@@ -137,10 +137,20 @@ class TrainConfig:
                 raise ValueError(f"lr_halving must be a positive number of epochs, got {self.lr_halving!r}")
             if self.backend == "lava":
                 raise ValueError("the lava backend keeps one learning rate (a synapse parameter)")
-        side = min(datasets.IMAGE_SHAPES[self.dataset])
-        if int(self.augment_shift) != self.augment_shift or not 0 <= self.augment_shift < side:
-            raise ValueError(f"augment_shift must be an integer in [0, {side - 1}] pixels for "
-                             f"{self.dataset}, got {self.augment_shift!r}")
+        if self.dataset == "nmnist":
+            if not self.online:
+                raise ValueError(f"nmnist presents an input per step, which the online rules "
+                                 f"({', '.join(ONLINE_RULES)}) train on, not {self.rule}")
+            if self.backend != "engine":
+                raise ValueError("nmnist runs in the engine backend (the Lava source presents "
+                                 "one input per sample)")
+            if self.augment_shift:
+                raise ValueError("augment_shift translates images: digits and mnist")
+        else:
+            side = min(datasets.IMAGE_SHAPES[self.dataset])
+            if int(self.augment_shift) != self.augment_shift or not 0 <= self.augment_shift < side:
+                raise ValueError(f"augment_shift must be an integer in [0, {side - 1}] pixels "
+                                 f"for {self.dataset}, got {self.augment_shift!r}")
         if self.augment_shift and self.backend == "lava":
             raise ValueError("the lava backend presents the stored training samples: "
                              "augmentation runs in the engine")
@@ -216,15 +226,17 @@ ONLINE_CHIP_DEFAULTS = dict(ONLINE_DEFAULTS, lr=2.0**-10, optimizer="sgd", weigh
 per update)."""
 
 
-def rule_defaults(rule: str, backend: str = "engine") -> dict:
+def rule_defaults(rule: str, backend: str = "engine", dataset: str = "digits") -> dict:
     """The command line's defaults for ``rule`` where they differ from :class:`TrainConfig`'s
     (DRTP's): the OPZO paper's setting for the online rules (in the Lava graph with the
-    on-chip SGD rule)."""
+    on-chip SGD rule; N-MNIST: 30 steps)."""
     if rule not in ONLINE_RULES:
         return {}
     if backend == "lava":
-        return dict(ONLINE_CHIP_DEFAULTS, dropout=0.0) if rule == "zo" else ONLINE_CHIP_DEFAULTS
-    return ZO_DEFAULTS if rule == "zo" else ONLINE_DEFAULTS
+        defaults = dict(ONLINE_CHIP_DEFAULTS, dropout=0.0) if rule == "zo" else ONLINE_CHIP_DEFAULTS
+    else:
+        defaults = ZO_DEFAULTS if rule == "zo" else ONLINE_DEFAULTS
+    return dict(defaults, steps=30) if dataset == "nmnist" else defaults
 
 
 def engine_template(device: str):
@@ -247,11 +259,15 @@ def engine_template(device: str):
 
 
 def load_data(config: TrainConfig) -> datasets.Dataset:
-    data = datasets.load(config.dataset, config.data_dir, seed=config.seed)
+    if config.dataset == "nmnist":  # the paper's bins, one per step the readout sees
+        data = datasets.nmnist_sequences(config.data_dir, config.steps)
+    else:
+        data = datasets.load(config.dataset, config.data_dir, seed=config.seed)
     n_train = len(data.train_x) if config.max_train is None else min(config.max_train, len(data.train_x))
     n_test = len(data.test_x) if config.max_test is None else min(config.max_test, len(data.test_x))
     return datasets.Dataset(data.name, data.train_x[:n_train], data.train_y[:n_train],
-                            data.test_x[:n_test], data.test_y[:n_test], data.n_classes)
+                            data.test_x[:n_test], data.test_y[:n_test], data.n_classes,
+                            data.sequence)
 
 
 def epoch_train_x(config: TrainConfig, data: datasets.Dataset, epoch: int) -> np.ndarray:

@@ -317,3 +317,53 @@ def test_gradient_alignment_opzo_aligns_dfa_does_not(seed):
     assert min(cosines["opzo"][:2]) > 0.4 and cosines["opzo"][2] > 0.6, cosines
     assert max(cosines["opzo-dfa"][:2]) < 0.1, cosines
     assert cosines["opzo-dfa"][2] == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("rule_name", ["opzo", "ottt-bp"])
+def test_an_input_per_step_equals_a_constant_input_repeated(rule_name):
+    """A sequence whose every step is the same frame trains as the direct coding of that frame
+    (the engine takes the constant input's trace as a multiple of it, the sequence's step by
+    step): weights and M within atol 1e-9, readout sums within rtol 1e-9."""
+    data = load_digits(seed=0)
+    x, y = data.train_x[:32], data.train_y[:32]
+    net = ottt_net((64, 20, 16, 10))
+    plan = compile_plan(net, make_rule(rule_name, seed=2, momentum=0.9), 8)
+    results = []
+    for inputs in (x, np.repeat(x[:, None, :], net.n_steps, axis=1)):
+        state = engine.init_state(plan)
+        state, seen = engine.train_epoch(plan, state, inputs, y, 8, None, np.arange(32),
+                                         alpha=0.2, dropout=0.1)
+        results.append((state, seen, engine.predict(plan, state, inputs)))
+    (a, seen_a, test_a), (b, seen_b, test_b) = results
+    for wa, wb in zip(a.weights + a.feedback, b.weights + b.feedback):
+        np.testing.assert_allclose(wb, wa, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(seen_b, seen_a, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(test_b, test_a, rtol=1e-9, atol=1e-9)
+
+
+def test_a_sequence_of_the_wrong_width_is_refused():
+    plan = compile_plan(ottt_net((64, 20, 10)), OPZO(), 8)
+    with pytest.raises(ValueError, match=r"input must have shape \(batch, steps, 64\)"):
+        engine.train_epoch(plan, engine.init_state(plan), np.zeros((8, 5, 63)), np.zeros(8, int),
+                           8, None, np.arange(8), alpha=0.2)
+
+
+@pytest.mark.data
+def test_cli_trains_opzo_on_nmnist_sequences(data_dir, tmp_path):
+    """The N-MNIST subset as 3 ms frames (the paper's bins), 2312 inputs per step."""
+    out = tmp_path / "nm"
+    assert cli.main(["train", "--rule", "opzo", "--dataset", "nmnist", "--data-dir", str(data_dir),
+                     "--hidden", "40", "--steps", "10", "--max-train", "64", "--max-test", "20",
+                     "--batch-size", "16", "--epochs", "1", "--no-progress", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert (results["dataset"], results["window"], results["n_train"]) == ("nmnist", 12, 64)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rule", "drtp", "--dataset", "nmnist"], "nmnist presents an input per step"),
+    (["--rule", "opzo", "--dataset", "nmnist", "--backend", "lava"], "nmnist runs in the engine"),
+])
+def test_cli_refuses_nmnist_where_it_cannot_run(args, message, capsys):
+    assert cli.main(["train", "--no-progress", "--epochs", "1"] + args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(errors) == 1 and message in errors[0], errors

@@ -95,12 +95,14 @@ def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
     return projection_weights(bs, net.n_classes, net.hidden_sizes, net.fixed)
 
 
-def encode_input(net: PlasticNetwork, x) -> np.ndarray:
+def encode_input(net: PlasticNetwork, x, sequence: bool = False) -> np.ndarray:
     """Direct coding payload of ``x`` in [0, 1], ``(batch, n_in)``: ``x * 2**input_bits``,
-    rounded half to even in fixed point."""
+    rounded half to even in fixed point. ``sequence``: ``x`` is ``(batch, steps, n_in)``, an
+    input per step (event frames, say), encoded alike."""
     x = to_numpy(x)
-    if x.ndim != 2 or x.shape[1] != net.sizes[0]:
-        raise ValueError(f"input must have shape (batch, {net.sizes[0]}), got {x.shape}")
+    shape = "(batch, steps, {})" if sequence else "(batch, {})"
+    if x.ndim != (3 if sequence else 2) or x.shape[-1] != net.sizes[0]:
+        raise ValueError(f"input must have shape {shape.format(net.sizes[0])}, got {x.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError("input holds NaN or infinite values")
     if x.size and (x.min() < 0 or x.max() > 1):
@@ -263,7 +265,8 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500,
     score_dtype = template.dtype if online_rule else xp.int64
     out = [xp.zeros((0, plan.net.n_classes), dtype=score_dtype, device=device(template))]
     for i in range(0, len(rows), batch_size):
-        xb = _on_engine(template, encode_input(plan.net, x[rows[i : i + batch_size]]))
+        xb = _on_engine(template, encode_input(plan.net, x[rows[i : i + batch_size]],
+                                               sequence=online_rule and np.ndim(x) == 3))
         no_label = xp.zeros((xb.shape[0], plan.net.n_classes), dtype=xp.int64,
                             device=device(template))
         if online_rule:
@@ -318,7 +321,8 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
         batch_parallel = None if parallel is None else parallel.for_batch(len(idx))
         if batch_parallel is not None:
             idx = batch_parallel.share(idx)
-        payload = _on_engine(template, encode_input(plan.net, x[idx]))
+        payload = _on_engine(template, encode_input(plan.net, x[idx],
+                                                    sequence=online_rule and np.ndim(x) == 3))
         y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
         if online_rule:
             rows = like(template, np.arange(n_samples, n_samples + len(idx), dtype=np.int64))

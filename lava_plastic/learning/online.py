@@ -105,8 +105,9 @@ def backprop_modulation(plan: Plan, upper, weights_above):
 
 def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
               alpha: float = 0.0, dropout: float = 0.0):
-    """Present a batch (``payload`` ``(batch, n_in)``, one-hot ``y_star``, the samples'
-    ordinals ``rows`` keying their noise) for ``n_steps`` steps from rest. Returns the readout's
+    """Present a batch (``payload`` ``(batch, n_in)``, the same input every step, or
+    ``(batch, steps, n_in)``, an input per step and none after the last; one-hot ``y_star``;
+    the samples' ordinals ``rows`` keying their noise) for ``n_steps`` steps from rest. Returns the readout's
     summed outputs ``(batch, C)`` (in voltage units), and, if ``learn``, each layer's update
     accumulator (ascent directions, as the DRTP engine's) and the feedback state after the
     batch (``M_k`` updated in place), else ``None, feedback``. ``alpha``: the noise scale;
@@ -125,23 +126,30 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     summed = xp.zeros((batch, plan.net.n_classes), dtype=dtype, device=dev)
     layer_in = [None] * n_layers
     traces = [None] * n_layers
-    # The first layer's input is the same payload every step (direct coding): its synaptic
-    # input is computed once, and its trace is the payload times the trace of a constant 1.
-    a_first = synapse.forward(layers[0], weights[0], payload, xp)
+    # A constant input (direct coding): the first layer's synaptic input is computed once, and
+    # its trace is the payload times the trace of a constant 1.
+    constant = payload.ndim == 2
+    a_first = synapse.forward(layers[0], weights[0], payload, xp) if constant else None
+    no_input = None if constant else xp.zeros_like(payload[:, 0])
     psi_lines = [[] for _ in range(hidden)]
     pre_lines = [[] for _ in range(hidden)]
     z_lines = [[] for _ in range(hidden)]  # each step's noise, for M and ZO_sp
     first_sum, accs = None, [None] * n_layers
     e_prev = loss_prev = None
     for t in range(plan.net.n_steps):
-        s = payload
+        if constant:
+            s = payload
+        else:
+            s = payload[:, t] if t < payload.shape[1] else no_input
         o = None
         for k, lp in enumerate(layers):
             if t == 0:
                 a_in = xp.zeros((batch, lp.n_out), dtype=dtype, device=dev)
+            elif k == 0 and constant:
+                a_in = a_first
             else:
-                a_in = a_first if k == 0 else synapse.forward(lp, weights[k], layer_in[k], xp)
-            previous = (1.0 if k == 0 else layer_in[k]) if t else None
+                a_in = synapse.forward(lp, weights[k], layer_in[k], xp)
+            previous = (1.0 if k == 0 and constant else layer_in[k]) if t else None
             pre = traces[k] = synapse.trace_step(lp, traces[k], previous, xp)
             if lp.hidden:
                 z = noise(rule, lp, rows, t, xp, dtype, dev) if noisy else None
@@ -184,7 +192,7 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
                 pre = pre_lines[k][step]
                 if pre is None:  # the sample's first step: no input yet
                     continue
-                if k == 0:
+                if k == 0 and constant:
                     first_sum = _add(first_sum, delta * pre)
                 else:
                     accs[k] = _add(accs[k], synapse.accumulate(lp, delta, pre, xp))
@@ -199,9 +207,10 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
             loss_prev = loss_value(o, y_star, rule.loss, xp)
     if not learn:
         return summed, None, feedback
-    if first_sum is None:
-        first_sum = xp.zeros((batch, layers[0].n_out), dtype=dtype, device=dev)
-    accs[0] = synapse.accumulate(layers[0], first_sum, payload, xp)
+    if constant:
+        if first_sum is None:
+            first_sum = xp.zeros((batch, layers[0].n_out), dtype=dtype, device=dev)
+        accs[0] = synapse.accumulate(layers[0], first_sum, payload, xp)
     for k, lp in enumerate(layers):
         if accs[k] is None:
             accs[k] = xp.zeros((lp.n_out, lp.n_in), dtype=dtype, device=dev)
