@@ -197,8 +197,6 @@ class TrainConfig:
         if self.backend == "lava" and self.rule == "ottt-bp":
             raise ValueError("spatial BP (ottt-bp) runs in the engine only: it is the "
                              "reference, not an on-chip rule")
-        if self.distributed:
-            raise ValueError(f"distributed training of {self.rule} is not implemented yet")
         window = self.window(len(self.hidden) + 1)
         if self.antithetic and window % 2:
             raise ValueError(f"antithetic noise pairs consecutive steps: the window of {window} "

@@ -16,23 +16,31 @@ BATCH = 8
 N_TRAIN = 8 * 12 + 1
 """Twelve full batches and a final batch of one row, which one rank gets none of."""
 CASES = [("drtp", "fixed", "sgd"), ("dfa", "fixed", "sgd"), ("drtp", "float", "sgd"),
-         ("sdfa", "float", "adam")]
+         ("sdfa", "float", "adam"), ("opzo", "float", "adamw")]
+ONLINE = dict(reset="subtract", dv=2048, output="readout")
+"""OPZO's network (the online rules train with noise, dropout and M across the ranks)."""
 
 
 def train_case(rule_name, precision, optimizer_name, template=None, parallel=None):
     data = load_digits(seed=0)
     x, y = data.train_x[:N_TRAIN], data.train_y[:N_TRAIN]
-    net = PlasticNetwork((64, 32, 24, 10), n_steps=8, precision=precision, weight_bits=7)
-    plan = compile_plan(net, make_rule(rule_name, lr=2**-6, seed=3), BATCH)
+    online = rule_name == "opzo"
+    net = PlasticNetwork((64, 32, 24, 10), n_steps=8, precision=precision, weight_bits=7,
+                         **(ONLINE if online else {}))
+    extra = dict(momentum=0.9) if online else {}
+    plan = compile_plan(net, make_rule(rule_name, lr=2**-6, seed=3, **extra), BATCH)
     optimizer = engine.make_optimizer_for(net, optimizer_name, 1e-3)
     state = engine.init_state(plan, optimizer=optimizer, template=template)
+    options = dict(alpha=0.2, dropout=0.2) if online else {}
     seen = []
     for epoch in range(2):
         order = np.random.default_rng(epoch).permutation(len(x))
-        state, s = engine.train_epoch(plan, state, x, y, BATCH, optimizer, order, parallel)
+        state, s = engine.train_epoch(plan, state, x, y, BATCH, optimizer, order, parallel,
+                                      **options)
         seen.append(s)
     test = engine.predict(plan, state, data.test_x[:101], batch_size=40, parallel=parallel)
-    return [to_numpy(w) for w in state.weights], np.stack(seen), to_numpy(test)
+    learnt = state.weights + (state.feedback if online else ())  # OPZO: M too
+    return [to_numpy(w) for w in learnt], np.stack(seen), to_numpy(test)
 
 
 def main(out: str, device: str) -> None:

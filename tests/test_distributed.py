@@ -46,8 +46,12 @@ def test_two_ranks_equal_one_process(two_ranks, device, case):
     name = "-".join(case)
     assert seen.sum() > 0 and test.sum() > 0
     for rank in two_ranks[device]:
-        np.testing.assert_array_equal(rank[f"{name}/seen"], seen)
-        np.testing.assert_array_equal(rank[f"{name}/test"], test)
+        if case[0] == "opzo":  # readout sums of float weights summed across ranks
+            np.testing.assert_allclose(rank[f"{name}/seen"], seen, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(rank[f"{name}/test"], test, rtol=1e-9, atol=1e-9)
+        else:
+            np.testing.assert_array_equal(rank[f"{name}/seen"], seen)
+            np.testing.assert_array_equal(rank[f"{name}/test"], test)
         for k, w in enumerate(weights):
             got = rank[f"{name}/w{k}"]
             if case[1] == "fixed":

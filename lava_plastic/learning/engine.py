@@ -276,7 +276,7 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500,
             out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
     if parallel is None:
         return xp.concat(out)
-    counts = np.zeros((len(x), plan.net.n_classes), dtype=np.int64)
+    counts = np.zeros((len(x), plan.net.n_classes), dtype=np.float64 if online_rule else np.int64)
     counts[rows] = to_numpy(xp.concat(out))
     parallel.sum([counts])
     return counts
@@ -305,7 +305,7 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
         raise ValueError(f"got {len(x)} inputs and {len(labels)} labels")
     online_rule = is_online(plan.rule)
     if online_rule:
-        check_online_options(plan, alpha, dropout, parallel)
+        check_online_options(plan, alpha, dropout)
     order = np.asarray(order)
     template = state.weights[0]
     xp = namespace(template)
@@ -324,15 +324,18 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
         payload = _on_engine(template, encode_input(plan.net, x[idx],
                                                     sequence=online_rule and np.ndim(x) == 3))
         y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
-        if online_rule:
-            rows = like(template, np.arange(n_samples, n_samples + len(idx), dtype=np.int64))
+        if online_rule:  # the samples' ordinals key their noise and dropout
+            positions = np.arange(len(order[i : i + batch_size]))
+            if batch_parallel is not None:
+                positions = batch_parallel.share(positions)
+            rows = like(template, n_samples + positions)
             counts, accs, feedback = online.run_batch(plan, weights, feedback, payload, y_star,
-                                                      rows, True, alpha, dropout)
+                                                      rows, True, alpha, dropout, batch_parallel)
         else:
             batch_state = TrainState(tuple(weights), feedback, opt_state, n_updates)
             counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True,
                                      parallel=batch_parallel)
-        n_samples += len(idx)
+        n_samples += len(order[i : i + batch_size])
         seen[idx] = to_numpy(counts)
         if optimizer is None:
             weights = [synapse.write(lp, w, a, n_updates, xp)
@@ -348,14 +351,12 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     return TrainState(tuple(weights), feedback, opt_state, n_updates, n_samples), seen
 
 
-def check_online_options(plan: Plan, alpha: float, dropout: float, parallel) -> None:
+def check_online_options(plan: Plan, alpha: float, dropout: float) -> None:
     """Refuse what the online rules cannot train with (one ``ValueError`` each)."""
     if plan.rule.noisy and not (np.isfinite(alpha) and alpha > 0):
         raise ValueError(f"the noise scale alpha must be positive, got {alpha!r}")
     if not (np.isfinite(dropout) and 0 <= dropout < 1):
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if parallel is not None:
-        raise ValueError(f"distributed training of {plan.rule.name} is not implemented yet")
 
 
 def make_optimizer_for(net: PlasticNetwork, name: str, lr: float, weight_decay: float = 0.0):

@@ -23,11 +23,12 @@ from __future__ import annotations
 from lava_plastic.engine import fire, lif_float_voltage
 from lava_plastic.learning import synapse
 from lava_plastic.learning.neuron import NeuronState, current, rest, surrogate
+from lava_plastic.learning.parallel import DataParallel
 from lava_plastic.learning.plan import LayerPlan, Plan
 from lava_plastic.noise import (NOISE_BITS, STREAM_DROPOUT, STREAM_PERTURBATION, row_bits,
                                 row_perturbation)
 from lava_plastic.rules.base import B_SHIFT, DELTA_SHIFT
-from lava_plastic.rules.opzo import loss_value, momentum_step, output_error
+from lava_plastic.rules.opzo import loss_value, momentum_estimate, momentum_step, output_error
 from lava_plastic.xp import device, namespace
 
 DROPOUT_BITS = 16
@@ -104,14 +105,17 @@ def backprop_modulation(plan: Plan, upper, weights_above):
 
 
 def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
-              alpha: float = 0.0, dropout: float = 0.0):
+              alpha: float = 0.0, dropout: float = 0.0, parallel: DataParallel | None = None):
     """Present a batch (``payload`` ``(batch, n_in)``, the same input every step, or
     ``(batch, steps, n_in)``, an input per step and none after the last; one-hot ``y_star``;
     the samples' ordinals ``rows`` keying their noise) for ``n_steps`` steps from rest. Returns the readout's
     summed outputs ``(batch, C)`` (in voltage units), and, if ``learn``, each layer's update
     accumulator (ascent directions, as the DRTP engine's) and the feedback state after the
     batch (``M_k`` updated in place), else ``None, feedback``. ``alpha``: the noise scale;
-    ``dropout``: the hidden layers' dropout rate (training only)."""
+    ``dropout``: the hidden layers' dropout rate (training only). With ``parallel`` the batch is
+    this rank's share (``rows`` their global ordinals): every step's estimates of ``M`` and the
+    accumulators are summed across the ranks, so every rank learns what one process learns
+    from the whole batch."""
     xp = namespace(payload)
     rule, layers = plan.rule, plan.layers
     n_layers, hidden = len(layers), len(layers) - 1
@@ -198,10 +202,14 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
                     accs[k] = _add(accs[k], synapse.accumulate(lp, delta, pre, xp))
         if kind == "momentum":
             scale = 1.0 / alpha if rule.scale_by_alpha else 1.0
-            for k in range(hidden):
-                step = t - layers[k].lag
-                if step >= 0:
-                    momentum_step(feedback[k], z_lines[k][step], o, rule.momentum, scale, xp)
+            learning = [k for k in range(hidden) if t - layers[k].lag >= 0]
+            estimates = [momentum_estimate(z_lines[k][t - layers[k].lag], o) for k in learning]
+            total = batch
+            if parallel is not None:
+                parallel.sum(estimates)
+                total = parallel.batch_rows
+            for k, estimate in zip(learning, estimates):
+                momentum_step(feedback[k], estimate, total, rule.momentum, scale)
         e_prev = e
         if kind == "scalar":
             loss_prev = loss_value(o, y_star, rule.loss, xp)
@@ -214,6 +222,8 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     for k, lp in enumerate(layers):
         if accs[k] is None:
             accs[k] = xp.zeros((lp.n_out, lp.n_in), dtype=dtype, device=dev)
+    if parallel is not None:
+        parallel.sum(accs)
     return summed, tuple(accs), feedback
 
 

@@ -91,13 +91,19 @@ def loss_value(o, y_star, loss: str, xp):
     return (1 - MSE_WEIGHT) * ce + MSE_WEIGHT * mse
 
 
-def momentum_step(m, z, o_tilde, momentum: float, scale: float, xp):
-    """OPZO eq. 6 for a batch, in place of ``m`` ``(n_k, C)``: ``M <- lam M + (1 - lam) scale
-    mean_b z_b o~_b^T`` with ``z`` ``(batch, n_k)`` the noise that reached the output ``o~``
-    ``(batch, C)``; ``scale`` is ``1/alpha`` or 1 (App. C.3.2). One step of the graph (batch
-    of one) is one update; a batch averages its samples' estimates in one update."""
-    estimate = z.T @ o_tilde
-    estimate *= (1 - momentum) * scale / z.shape[0]
+def momentum_estimate(z, o_tilde):
+    """The batch's sum of eq. 6's one-point estimates, ``sum_b z_b o~_b^T`` ``(n_k, C)``, for
+    the noise ``z`` ``(batch, n_k)`` that reached the output ``o~`` ``(batch, C)``."""
+    return z.T @ o_tilde
+
+
+def momentum_step(m, estimate, count: int, momentum: float, scale: float):
+    """OPZO eq. 6 in place of ``m`` ``(n_k, C)``: ``M <- lam M + (1 - lam) scale estimate /
+    count``, with ``estimate`` the sum of ``count`` samples' ``z o~^T``
+    (:func:`momentum_estimate`, consumed) and ``scale`` ``1/alpha`` or 1 (App. C.3.2). One
+    step of the graph (a batch of one) is one update; a batch averages its samples' estimates
+    in one update (across ranks too)."""
+    estimate *= (1 - momentum) * scale / max(count, 1)
     m *= momentum
     m += estimate
     return m

@@ -12,7 +12,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_plastic.engine import step_in_sample
 from lava_plastic.learning.online import momentum_modulation, noise
 from lava_plastic.processes.momentum_feedback.process import MomentumFeedback
-from lava_plastic.rules.opzo import momentum_step
+from lava_plastic.rules.opzo import momentum_estimate, momentum_step
 from lava_plastic.xp import NUMPY
 
 
@@ -38,8 +38,8 @@ class PyMomentumFeedbackModelFloat(PyLoihiProcessModel):
         if learning and t >= lp.lag:  # o[t] carries the noise of step t - lag
             alpha = float(self.alpha[0])
             z = noise(rule, lp, self.n_samples.copy(), t - lp.lag, NUMPY, np.float64, None)
-            momentum_step(self.m, z, o, rule.momentum, 1.0 / alpha if rule.scale_by_alpha else 1.0,
-                          NUMPY)
+            momentum_step(self.m, momentum_estimate(z, o), 1, rule.momentum,
+                          1.0 / alpha if rule.scale_by_alpha else 1.0)
         self.m_buff[:] = momentum_modulation(self.m, e)[0]
         if learning and t == lp.n_steps - 1:
             self.n_samples[0] += 1
