@@ -78,7 +78,7 @@ def train(args) -> int:
             out=out, dtype=args.dtype, device=args.device, distributed=args.distributed,
             progress=not args.no_progress, noise=args.noise, noise_site=args.noise_site,
             alpha=args.alpha, alpha_end=args.alpha_end, momentum=args.momentum,
-            antithetic=args.antithetic, loss=args.loss, **chosen)
+            antithetic=args.antithetic, loss=args.loss, two_point=args.two_point, **chosen)
         say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="opzo: momentum of the feedback connections M (eq. 6)")
     tr.add_argument("--antithetic", action="store_true",
                     help="online rules: noise z, -z on consecutive steps (even windows)")
+    tr.add_argument("--two-point", action="store_true",
+                    help="opzo: M learns from the noise's change of the output against a clean "
+                         "pass (eq. 5) instead of the perturbed output (eq. 6)")
     tr.add_argument("--loss", default="mix",
                     help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE), mse or ce")
     tr.add_argument("--weight-bits", type=int, default=8,

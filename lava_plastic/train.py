@@ -78,6 +78,7 @@ class TrainConfig:
     momentum: float = 0.99999
     antithetic: bool = False
     loss: str = "mix"
+    two_point: bool = False
 
     @property
     def online(self) -> bool:
@@ -91,7 +92,8 @@ class TrainConfig:
             return make_rule(self.rule, **common)
         return make_rule(self.rule, **common, alpha=self.alpha, alpha_end=self.alpha_end,
                          momentum=self.momentum, noise=self.noise, site=self.noise_site,
-                         antithetic=self.antithetic, loss=self.loss)
+                         antithetic=self.antithetic, loss=self.loss,
+                         **({"two_point": True} if self.two_point else {}))
 
     def window(self, n_layers: int) -> int:
         """Steps per sample: ``steps``; for the online rules ``steps`` outputs of the readout,
@@ -205,7 +207,7 @@ class TrainConfig:
 
 
 ONLINE_OPTIONS = ("dropout", "noise", "noise_site", "alpha", "alpha_end", "momentum",
-                  "antithetic", "loss")
+                  "antithetic", "loss", "two_point")
 """Options of the online rules alone (:class:`TrainConfig`)."""
 ONLINE_RULES = tuple(name for name, rule in RULES.items() if getattr(rule, "online", False))
 SCHEDULES = ("constant", "cosine")

@@ -95,6 +95,23 @@ def test_momentum_learns_the_readouts_jacobian_with_the_pipelines_lag():
     assert np.abs(m0 - expected).max() > 5 * error
 
 
+def test_two_point_momentum_is_exact_where_the_output_is_linear_in_one_noise():
+    """Eq. 5 subtracts the clean output. With one hidden neuron, Rademacher activity noise and a
+    readout, ``o~ - o = alpha W_out z`` and ``z^2 = 1``: every estimate is ``alpha W_out^T``
+    exactly, so M is ``alpha W_out^T (1 - lam^n)`` to rounding (1e-12), where eq. 6's one-point
+    estimate still carries the clean output's variance."""
+    net = ottt_net((6, 1, 3), n_steps=8)
+    w = (np.full((1, 6), 120.0), engine.init_weights(net, 4)[1])  # the hidden neuron fires
+    samples = np.random.default_rng(0).uniform(size=(100, 6))
+    expected = 0.5 * (w[1] / 2**net.weight_bits).T * (1 - 0.99 ** (100 * 7))
+    errors = {}
+    for two_point in (False, True):
+        rule = OPZO(n_classes=3, seed=2, noise="rademacher", momentum=0.99, two_point=two_point)
+        m = _momentum_after(compile_plan(net, rule), w, samples, 0.5)
+        errors[two_point] = np.abs(m - expected).max() / np.abs(expected).max()
+    assert errors[True] < 1e-12 and errors[False] > 1e-2, errors
+
+
 def _bp_reference(plan, w, x, y):
     """OTTT's spatial BP on the pipelined graph written from full histories (batch of one):
     the readout pairs ``-e[t]`` with its input of ``t - 1``; hidden layer ``k`` pairs
@@ -241,6 +258,12 @@ def test_networks_the_online_rules_cannot_train_are_refused(net_kw, rule_kw, mes
         compile_plan(PlasticNetwork((6, 5, 3), **kw), OPZO(n_classes=3, **rule_kw))
 
 
+def test_two_point_is_an_option_of_opzo_alone():
+    with pytest.raises(ValueError, match="two_point is eq. 5's estimate of OPZO's M, not an "
+                                         "option of zo"):
+        make_rule("zo", two_point=True)
+
+
 def test_drtp_refuses_a_readout():
     with pytest.raises(ValueError, match="drtp learns from output spikes"):
         compile_plan(ottt_net((6, 5, 3)), make_rule("drtp", n_classes=3))
@@ -261,12 +284,13 @@ def test_cli_trains_opzo_and_writes_its_options(tmp_path, capsys):
     out = tmp_path / "run"
     code = cli.main(["train", "--rule", "opzo", "--epochs", "2", "--hidden", "30", "--max-train",
                      "256", "--max-test", "60", "--batch-size", "32", "--no-progress",
-                     "--antithetic", "--noise", "rademacher", "--out", str(out)])
+                     "--antithetic", "--noise", "rademacher", "--two-point", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
     assert results["window"] == 6 + 2 and results["steps"] == 6
     assert (results["optimizer"], results["schedule"], results["weight_decay"]) == ("adamw", "cosine", 2e-4)
     assert (results["noise"], results["antithetic"], results["dropout"]) == ("rademacher", True, 0.2)
+    assert results["two_point"] is True
     assert results["lr"] == 2e-4 and results["batch_size"] == 32 and results["hidden"] == [30]
     assert 0.1 < results["test_accuracy"] <= 1
 
@@ -280,6 +304,7 @@ def test_cli_trains_opzo_and_writes_its_options(tmp_path, capsys):
     (["--rule", "opzo", "--dropout", "1"], "dropout must be in [0, 1), got 1.0"),
     (["--rule", "drtp", "--noise", "sphere"], "--noise is an option of the online rules"),
     (["--rule", "drtp", "--dropout", "0.1"], "--dropout is an option of the online rules"),
+    (["--rule", "zo", "--two-point"], "two_point is eq. 5's estimate of OPZO's M"),
     (["--rule", "ottt-bp", "--backend", "lava"], "spatial BP (ottt-bp) runs in the engine only"),
     (["--rule", "opzo", "--precision", "fixed", "--optimizer", "sgd", "--schedule", "constant",
       "--weight-decay", "0"], "its fixed-point form is not implemented yet"),

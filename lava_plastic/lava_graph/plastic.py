@@ -224,8 +224,9 @@ class PlasticGraph(StreamGraph):
     (:class:`ThreeFactorLIF`), for every rule. ``weights()`` reads the learnt weights back."""
 
     def _make_layer(self, lp, weights, port):
-        synapse = PlasticDense(plan=lp, weights=weights, name=f"plastic_dense{lp.k}")
         rule = self.plan.rule
+        clean = self.online and rule.two_point  # OPZO's eq. 5: a clean pass beside
+        synapse = PlasticDense(plan=lp, weights=weights, clean=clean, name=f"plastic_dense{lp.k}")
         if not self.online:
             neuron = ThreeFactorLIF(plan=lp, feedback=self.plan.feedback, name=f"lif{lp.k}")
             mod_in = neuron.mod_in
@@ -240,6 +241,10 @@ class PlasticGraph(StreamGraph):
         port.connect(synapse.s_in)
         synapse.a_out.connect(neuron.a_in)
         neuron.delta_out.connect(synapse.delta_in)
+        if clean:
+            (self.source.s_out if lp.k == 0 else self.neurons[-1].s_clean_out).connect(
+                synapse.s_clean_in)
+            synapse.a_clean_out.connect(neuron.a_clean_in)
         self.gates.append(synapse.learning)
         return synapse, neuron, mod_in
 

@@ -140,12 +140,18 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     z_lines = [[] for _ in range(hidden)]  # each step's noise, for M and ZO_sp
     first_sum, accs = None, [None] * n_layers
     e_prev = loss_prev = None
+    # eq. 5: a clean pass beside the perturbed one, whose output M's estimate subtracts
+    clean = learn and kind == "momentum" and rule.two_point
+    clean_neurons = [rest(lp, batch, xp, dev, dtype) for lp in layers[:-1]] if clean else None
+    clean_in = [None] * n_layers
     for t in range(plan.net.n_steps):
         if constant:
             s = payload
         else:
             s = payload[:, t] if t < payload.shape[1] else no_input
         o = None
+        if clean:
+            o_clean = clean_step(plan, weights, clean_neurons, clean_in, s, a_first, masks, t, xp)
         for k, lp in enumerate(layers):
             if t == 0:
                 a_in = xp.zeros((batch, lp.n_out), dtype=dtype, device=dev)
@@ -203,7 +209,9 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
         if kind == "momentum":
             scale = 1.0 / alpha if rule.scale_by_alpha else 1.0
             learning = [k for k in range(hidden) if t - layers[k].lag >= 0]
-            estimates = [momentum_estimate(z_lines[k][t - layers[k].lag], o) for k in learning]
+            caused = o - o_clean if clean else o  # what the noise changed in the output
+            estimates = [momentum_estimate(z_lines[k][t - layers[k].lag], caused)
+                         for k in learning]
             total = batch
             if parallel is not None:
                 parallel.sum(estimates)
@@ -225,6 +233,22 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     if parallel is not None:
         parallel.sum(accs)
     return summed, tuple(accs), feedback
+
+
+def clean_step(plan: Plan, weights, neurons, layer_in, s, a_first, masks, t: int, xp):
+    """One step of the clean pass of eq. 5 (no noise, the same dropout masks), in place of
+    ``neurons`` and ``layer_in``; returns its readout's output (in thresholds)."""
+    for k, lp in enumerate(plan.layers):
+        if t == 0:
+            a_in = xp.zeros((s.shape[0], lp.n_out), dtype=weights[0].dtype, device=device(s))
+        elif k == 0 and a_first is not None:
+            a_in = a_first
+        else:
+            a_in = synapse.forward(lp, weights[k], layer_in[k], xp)
+        layer_in[k] = s
+        if lp.output:
+            return a_in / lp.vth
+        neurons[k], s, _ = hidden_step(lp, "activity", neurons[k], a_in, None, 0.0, masks[k], xp)
 
 
 def _add(total, term):

@@ -18,7 +18,8 @@ gradient, from the feedback kind:
 * ``momentum`` (OPZO, eqs. 5-6): ``g_k = M_k e`` with the momentum feedback connections
   ``M_k <- lam M_k + (1 - lam) z_k o~^T`` learnt from the noise ``alpha z_k`` injected into
   layer ``k`` and the perturbed output ``o~`` it caused (one point, eq. 6; ``M`` starts at
-  zero; the ``1/alpha`` of eq. 6 dropped as in App. C.3.2 unless ``scale_by_alpha``);
+  zero; the ``1/alpha`` of eq. 6 dropped as in App. C.3.2 unless ``scale_by_alpha``), or with
+  ``two_point`` from ``z_k (o~ - o)^T`` against a clean pass (eq. 5);
 * ``random`` (DFA, Fig. 1c): ``g_k = B_k^T e`` through a fixed random ``B_k``;
 * ``scalar`` (ZO_sp, eq. 3 with node perturbation, Fig. 1d): ``g_k = z_k L / alpha``;
 * ``backprop`` (the paper's "BP" row, OTTT): ``g_k`` backpropagated layer by layer through the
@@ -128,7 +129,9 @@ class OPZO:
     the membrane, in spikes on the activity). ``momentum``: ``lam`` of eq. 6. ``noise``: the
     distribution (:data:`lava_plastic.noise.DISTRIBUTIONS`). ``site``: :data:`NOISE_SITES`.
     ``antithetic``: ``z`` on even steps, ``-z`` on the odd step after (needs an even window).
-    ``loss``: :data:`LOSSES`. ``scale_by_alpha``: keep eq. 6's ``1/alpha``.
+    ``loss``: :data:`LOSSES`. ``scale_by_alpha``: keep eq. 6's ``1/alpha``. ``two_point``:
+    ``M`` learns from ``z (o~ - o)^T`` (eq. 5), ``o`` the output of a clean forward pass beside
+    the perturbed one (with the same dropout mask), instead of eq. 6's ``z o~^T``.
     """
 
     lr: float = 2.0**-10
@@ -143,6 +146,7 @@ class OPZO:
     antithetic: bool = False
     loss: str = "mix"
     scale_by_alpha: bool = False
+    two_point: bool = False
 
     name: ClassVar[str] = "opzo"
     feedback_kind: ClassVar[str] = "momentum"
@@ -156,6 +160,9 @@ class OPZO:
                 raise ValueError(f"{label} must be a positive number, got {value!r}")
         if not (isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.two_point and self.feedback_kind != "momentum":
+            raise ValueError(f"two_point is eq. 5's estimate of OPZO's M, not an option of "
+                             f"{self.name}")
         for label, value, allowed in (("noise", self.noise, DISTRIBUTIONS),
                                       ("noise site", self.site, NOISE_SITES),
                                       ("loss", self.loss, LOSSES)):

@@ -23,8 +23,12 @@ class PyOnlineLIFModelFloat(PyLoihiProcessModel):
     mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    a_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     u: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
+    u_clean: np.ndarray = LavaPyType(np.ndarray, float)
+    v_clean: np.ndarray = LavaPyType(np.ndarray, float)
     psi_line: np.ndarray = LavaPyType(np.ndarray, float)
     z_line: np.ndarray = LavaPyType(np.ndarray, float)
     mask: np.ndarray = LavaPyType(np.ndarray, float)
@@ -62,5 +66,15 @@ class PyOnlineLIFModelFloat(PyLoihiProcessModel):
         if z is not None:
             self.z_line[slot] = z[0]
         self.delta_out.send(delta)
+        if rule.two_point:  # the clean pass (eq. 5): no noise, the same mask
+            a_clean = self.a_clean_in.recv()[None]
+            clean = NeuronState(self.u_clean[None], self.v_clean[None], None)
+            if t == 0:
+                a_clean = np.zeros_like(a_clean)
+                clean = NeuronState(np.zeros_like(a_in), np.zeros_like(a_in), None)
+            clean, out_clean, _ = online.hidden_step(lp, rule.site, clean, a_clean, None, 0.0,
+                                                     mask, NUMPY)
+            self.u_clean[:], self.v_clean[:] = clean.u[0], clean.v[0]
+            self.s_clean_out.send(out_clean[0])
         if learning and t == lp.n_steps - 1:
             self.n_samples[0] += 1

@@ -23,8 +23,10 @@ class OnlineLIF(AbstractProcess):
     Ports: ``a_in`` synaptic input; ``mod_in`` the modulatory input (OPZO: ``-M e`` from its
     :class:`~lava_plastic.processes.momentum_feedback.process.MomentumFeedback`; DFA: ``-B^T e``
     through a Dense; ZO_sp: the loss through a Dense); ``s_out`` the activity (graded with
-    activity noise); ``delta_out`` the third factor. Vars: ``u``, ``v``; ``alpha`` (the noise
-    scale, set per epoch); ``mask``; ``learning``; ``n_samples``.
+    activity noise); ``delta_out`` the third factor; with OPZO's two-point estimate (eq. 5) a
+    clean pass beside, without noise (``a_clean_in``, ``s_clean_out``, ``u_clean``,
+    ``v_clean``). Vars: ``u``, ``v``; ``alpha`` (the noise scale, set per epoch); ``mask``;
+    ``learning``; ``n_samples``.
 
     ``plan``: the layer's :class:`~lava_plastic.learning.plan.LayerPlan`; ``rule``: the rule
     value; ``dropout``: the dropout rate.
@@ -38,8 +40,12 @@ class OnlineLIF(AbstractProcess):
         self.mod_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         self.delta_out = OutPort(shape=shape)
+        self.a_clean_in = InPort(shape=shape)
+        self.s_clean_out = OutPort(shape=shape)
         self.u = Var(shape=shape, init=0)
         self.v = Var(shape=shape, init=0)
+        self.u_clean = Var(shape=shape, init=0)
+        self.v_clean = Var(shape=shape, init=0)
         self.psi_line = Var(shape=(plan.align, plan.n_out), init=0)
         self.z_line = Var(shape=(plan.align, plan.n_out), init=0)
         self.mask = Var(shape=shape, init=1)

@@ -20,7 +20,10 @@ class _PlasticDenseModel(PyLoihiProcessModel):
 
     def run_spk(self):
         lp = self.proc_params["plan"]
+        clean = self.proc_params["clean"]
         self.a_out.send(self.a_buff)
+        if clean:  # a clean pass beside (OPZO's eq. 5), sent before anything is received
+            self.a_clean_out.send(self.clean_buff)
         s_in = self.s_in.recv()
         delta = self.delta_in.recv()
         t = step_in_sample(self.time_step, lp.n_steps)
@@ -35,6 +38,9 @@ class _PlasticDenseModel(PyLoihiProcessModel):
             self.step_deltas[t] = delta
             self.step_pres[t] = self.trace
         self.prev_in[:] = s_in
+        if clean:  # weighted as the input is, before this step's write
+            clean_in = self.s_clean_in.recv()
+            self.clean_buff[:] = synapse.forward(lp, self.weights, clean_in[None, :], NUMPY)[0]
         self.a_buff[:] = synapse.forward(lp, self.weights, s_in[None, :], NUMPY)[0]
         if learning and t == lp.n_steps - 1:
             # the third factor of step t pairs with the presynaptic term of step t - align
@@ -53,6 +59,9 @@ class PyPlasticDenseModelFloat(_PlasticDenseModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     delta_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    clean_buff: np.ndarray = LavaPyType(np.ndarray, float)
     weights: np.ndarray = LavaPyType(np.ndarray, float)
     step_deltas: np.ndarray = LavaPyType(np.ndarray, float)
     step_pres: np.ndarray = LavaPyType(np.ndarray, float)
@@ -71,6 +80,9 @@ class PyPlasticDenseModelFixed(_PlasticDenseModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     delta_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=13)
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
+    s_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
+    clean_buff: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
     weights: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
     step_deltas: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
     step_pres: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)

@@ -26,17 +26,22 @@ class PlasticDense(AbstractProcess):
 
     ``plan``: the layer's :class:`~lava_plastic.learning.plan.LayerPlan` (the very object the
     engine uses). ``weights``: ``(n_out, n_in)`` in weight units (fixed point: signed 8 bits).
+    ``clean``: it also weights a clean pass's input ``s_clean_in`` and sends it on
+    ``a_clean_out`` with the same delay (OPZO's two-point estimate, eq. 5).
     """
 
-    def __init__(self, *, plan: LayerPlan, weights: np.ndarray,
+    def __init__(self, *, plan: LayerPlan, weights: np.ndarray, clean: bool = False,
                  name: ty.Optional[str] = None) -> None:
         if np.shape(weights) != (plan.n_out, plan.n_in):
             raise ValueError(f"layer {plan.k}: weights must have shape {(plan.n_out, plan.n_in)}, "
                              f"got {np.shape(weights)}")
-        super().__init__(plan=plan, name=name)
+        super().__init__(plan=plan, clean=bool(clean), name=name)
         self.s_in = InPort(shape=(plan.n_in,))
         self.delta_in = InPort(shape=(plan.n_out,))
         self.a_out = OutPort(shape=(plan.n_out,))
+        self.s_clean_in = InPort(shape=(plan.n_in,))
+        self.a_clean_out = OutPort(shape=(plan.n_out,))
+        self.clean_buff = Var(shape=(plan.n_out,), init=0)
         self.weights = Var(shape=(plan.n_out, plan.n_in), init=weights)
         self.step_deltas = Var(shape=(plan.n_steps, plan.n_out), init=0)
         self.step_pres = Var(shape=(plan.n_steps, plan.n_in), init=0)

@@ -26,6 +26,7 @@ class PyReadoutModelFloat(PyLoihiProcessModel):
     error_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     loss_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     o_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    a_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
 
     def run_spk(self):
         lp, rule = self.proc_params["plan"], self.proc_params["rule"]
@@ -43,4 +44,7 @@ class PyReadoutModelFloat(PyLoihiProcessModel):
         self.delta_out.send(readout_delta(e)[0])
         self.error_out.send(e[0])
         self.loss_out.send(loss)
+        if rule.two_point:  # what the noise changed in the output
+            a_clean = self.a_clean_in.recv()
+            o = o - (np.zeros_like(a_clean) if t == 0 else a_clean / lp.vth)[None]
         self.o_out.send(o[0])

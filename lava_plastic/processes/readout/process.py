@@ -17,7 +17,8 @@ class Readout(AbstractProcess):
     against the target (which arrives on ``label_in`` through a Dense, one step late: at the
     first step, where nothing caused ``o``, it sends zeros) and sends its synapse its own third
     factor ``-e`` (``delta_out``), the hidden layers' feedback ``e`` (``error_out``), the loss
-    (``loss_out``, ZO_sp) and ``o`` in thresholds (``o_out``, what ``M`` learns from).
+    (``loss_out``, ZO_sp) and ``o`` in thresholds (``o_out``, what ``M`` learns from; with
+    OPZO's two-point estimate, eq. 5, ``o`` minus the clean pass's output on ``a_clean_in``).
 
     ``plan``: the layer's :class:`~lava_plastic.learning.plan.LayerPlan`; ``rule``: the rule.
     """
@@ -32,3 +33,4 @@ class Readout(AbstractProcess):
         self.error_out = OutPort(shape=shape)
         self.loss_out = OutPort(shape=(1,))
         self.o_out = OutPort(shape=shape)
+        self.a_clean_in = InPort(shape=shape)
