@@ -264,6 +264,17 @@ def test_two_point_is_an_option_of_opzo_alone():
         make_rule("zo", two_point=True)
 
 
+@pytest.mark.parametrize("bs, message", [
+    ((np.zeros((10, 20)),), "need 2 B matrices, got 1"),
+    ((np.zeros((10, 20)), np.zeros((10, 9))), r"B must have shape \(10, 10\), got \(10, 9\)"),
+    ((np.zeros((10, 20)), np.full((10, 10), np.nan)), "B holds NaN"),
+])
+def test_dfa_refuses_feedback_matrices_that_do_not_fit(bs, message):
+    plan = compile_plan(ottt_net((64, 20, 10, 10)), make_rule("opzo-dfa"), 8)
+    with pytest.raises(ValueError, match=message):
+        engine.init_state(plan, bs=bs)
+
+
 def test_drtp_refuses_a_readout():
     with pytest.raises(ValueError, match="drtp learns from output spikes"):
         compile_plan(ottt_net((6, 5, 3)), make_rule("drtp", n_classes=3))

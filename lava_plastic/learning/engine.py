@@ -88,6 +88,8 @@ def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
         if kind == "random":
             if bs is None:
                 bs = projection_matrices(plan.rule.seed, net.n_classes, net.hidden_sizes)
+            # checked as DRTP's are; kept real (the rule projects the real error)
+            projection_weights(bs, net.n_classes, net.hidden_sizes, fixed=False)
             return tuple(np.asarray(b, dtype=np.float64) for b in bs)
         return ()
     if bs is None:
