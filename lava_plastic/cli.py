@@ -78,7 +78,8 @@ def train(args) -> int:
             out=out, dtype=args.dtype, device=args.device, distributed=args.distributed,
             progress=not args.no_progress, noise=args.noise, noise_site=args.noise_site,
             alpha=args.alpha, alpha_end=args.alpha_end, momentum=args.momentum,
-            antithetic=args.antithetic, loss=args.loss, two_point=args.two_point, **chosen)
+            antithetic=args.antithetic, loss=args.loss, two_point=args.two_point,
+            aligned=not args.unaligned, **chosen)
         say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
@@ -155,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--two-point", action="store_true",
                     help="opzo: M learns from the noise's change of the output against a clean "
                          "pass (eq. 5) instead of the perturbed output (eq. 6)")
+    tr.add_argument("--unaligned", action="store_true",
+                    help="online rules: pair the error with the surrogate and trace of the step "
+                         "it arrives at, not of the wavefront that caused it (section 4.3)")
     tr.add_argument("--loss", default="mix",
                     help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE), mse or ce")
     tr.add_argument("--weight-bits", type=int, default=8,

@@ -79,6 +79,7 @@ class TrainConfig:
     antithetic: bool = False
     loss: str = "mix"
     two_point: bool = False
+    aligned: bool = True
 
     @property
     def online(self) -> bool:
@@ -93,6 +94,7 @@ class TrainConfig:
         return make_rule(self.rule, **common, alpha=self.alpha, alpha_end=self.alpha_end,
                          momentum=self.momentum, noise=self.noise, site=self.noise_site,
                          antithetic=self.antithetic, loss=self.loss,
+                         aligned=self.aligned,
                          **({"two_point": True} if self.two_point else {}))
 
     def window(self, n_layers: int) -> int:
@@ -189,8 +191,9 @@ class TrainConfig:
         if not self.online:
             changed = [f for f, d in online_defaults.items() if getattr(self, f) != d]
             if changed:
-                raise ValueError(f"--{changed[0].replace('_', '-')} is an option of the online "
-                                 f"rules ({', '.join(ONLINE_RULES)}), not of {self.rule}")
+                flag = "unaligned" if changed[0] == "aligned" else changed[0].replace("_", "-")
+                raise ValueError(f"--{flag} is an option of the online rules "
+                                 f"({', '.join(ONLINE_RULES)}), not of {self.rule}")
             return
         if not (np.isfinite(self.dropout) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
@@ -207,7 +210,7 @@ class TrainConfig:
 
 
 ONLINE_OPTIONS = ("dropout", "noise", "noise_site", "alpha", "alpha_end", "momentum",
-                  "antithetic", "loss", "two_point")
+                  "antithetic", "loss", "two_point", "aligned")
 """Options of the online rules alone (:class:`TrainConfig`)."""
 ONLINE_RULES = tuple(name for name, rule in RULES.items() if getattr(rule, "online", False))
 SCHEDULES = ("constant", "cosine")

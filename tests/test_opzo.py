@@ -316,6 +316,7 @@ def test_cli_trains_opzo_and_writes_its_options(tmp_path, capsys):
     (["--rule", "drtp", "--noise", "sphere"], "--noise is an option of the online rules"),
     (["--rule", "drtp", "--dropout", "0.1"], "--dropout is an option of the online rules"),
     (["--rule", "zo", "--two-point"], "two_point is eq. 5's estimate of OPZO's M"),
+    (["--rule", "drtp", "--unaligned"], "--unaligned is an option of the online rules"),
     (["--rule", "ottt-bp", "--backend", "lava"], "spatial BP (ottt-bp) runs in the engine only"),
     (["--rule", "opzo", "--precision", "fixed", "--optimizer", "sgd", "--schedule", "constant",
       "--weight-decay", "0"], "its fixed-point form is not implemented yet"),

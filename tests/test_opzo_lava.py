@@ -48,10 +48,11 @@ def learn_both(rule_name, sizes, n_train=10, n_test=6, dropout=0.0, alphas=(0.3,
     ("opzo", (64, 12, 10), dict(noise="rademacher", site="membrane", antithetic=True)),
     ("opzo", (64, 12, 10, 10), dict(noise="sphere", dropout=0.25, scale_by_alpha=True)),
     ("opzo", (64, 12, 10, 10), dict(two_point=True, dropout=0.25)),
+    ("opzo", (64, 12, 10, 10), dict(aligned=False, site="membrane")),
     ("zo", (64, 12, 10, 10), dict(noise="gaussian", site="membrane")),
     ("opzo-dfa", (64, 12, 10, 10), dict(dropout=0.25)),
 ], ids=["opzo-activity", "opzo-membrane-antithetic", "opzo-sphere-dropout", "opzo-two-point",
-        "zo", "dfa"])
+        "opzo-unaligned", "zo", "dfa"])
 def test_lava_graph_and_engine_learn_the_same(rule_name, sizes, options):
     options = dict(options)
     dropout = options.pop("dropout", 0.0)

@@ -177,9 +177,10 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
             s = out
         if not learn:
             continue
-        e = output_error(o, y_star, rule.loss, xp)
-        # the readout learns from its own error and the input that caused o[t]
-        if t:  # at t = 0 the readout's input is dropped: nothing caused o[0]
+        # At t = 0 the readout's input is dropped: nothing caused o[0], and no error is sent
+        # (the graph's readout has not received the sample's target yet).
+        e = output_error(o, y_star, rule.loss, xp) if t else None
+        if t:  # the readout learns from its own error and the input that caused o[t]
             accs[-1] = _add(accs[-1], synapse.accumulate(layers[-1], readout_delta(e), out_pre,
                                                          xp))
         if e_prev is not None:
@@ -219,7 +220,7 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
             for k, estimate in zip(learning, estimates):
                 momentum_step(feedback[k], estimate, total, rule.momentum, scale)
         e_prev = e
-        if kind == "scalar":
+        if kind == "scalar" and t:
             loss_prev = loss_value(o, y_star, rule.loss, xp)
     if not learn:
         return summed, None, feedback

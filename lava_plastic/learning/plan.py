@@ -191,7 +191,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       trace_decay=1 - net.dv / fp.DECAY_UNITY if online and hidden else 0.0,
                       pre_bits=pre_bits, pre_shift=pre_bits - net.in_bits(k),
                       lag=n_layers - 1 - k,
-                      align=n_layers - k if online and hidden else 0,
+                      align=n_layers - k if online and hidden and rule.aligned else 0,
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)
         if net.fixed:
             layers.append(LayerPlan(**common, du=net.du, dv=net.dv, vth=net.vth_scaled,

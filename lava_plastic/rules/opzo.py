@@ -147,6 +147,7 @@ class OPZO:
     loss: str = "mix"
     scale_by_alpha: bool = False
     two_point: bool = False
+    aligned: bool = True
 
     name: ClassVar[str] = "opzo"
     feedback_kind: ClassVar[str] = "momentum"

@@ -56,15 +56,17 @@ class PyOnlineLIFModelFloat(PyLoihiProcessModel):
         state, out, psi = online.hidden_step(lp, rule.site, state, a_in, z, alpha, mask, NUMPY)
         self.u[:], self.v[:] = state.u[0], state.v[0]
         self.s_out.send(out[0])
-        slot = t % lp.align
-        delta = np.zeros(lp.n_out)
-        if learning and t >= lp.align:  # the wavefront of align steps ago meets its error
-            z_then = self.z_line[slot][None] if rule.noisy else None
-            delta = online.hidden_delta(rule.feedback_kind, self.psi_line[slot][None], mod,
-                                        z_then, alpha, mask)[0]
-        self.psi_line[slot] = psi[0]
+        lines = lp.align + 1
+        self.psi_line[t % lines] = psi[0]
         if z is not None:
-            self.z_line[slot] = z[0]
+            self.z_line[t % lines] = z[0]
+        delta = np.zeros(lp.n_out)
+        # the wavefront of align steps ago meets its error (sent at t - 1, so from t = 1)
+        if learning and t >= max(lp.align, 1):
+            then = (t - lp.align) % lines
+            z_then = self.z_line[then][None] if rule.noisy else None
+            delta = online.hidden_delta(rule.feedback_kind, self.psi_line[then][None], mod,
+                                        z_then, alpha, mask)[0]
         self.delta_out.send(delta)
         if rule.two_point:  # the clean pass (eq. 5): no noise, the same mask
             a_clean = self.a_clean_in.recv()[None]

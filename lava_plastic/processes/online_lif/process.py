@@ -17,7 +17,8 @@ class OnlineLIF(AbstractProcess):
     from the rule's seed, the layer, the step and the sample's ordinal ``n_samples``, so
     nothing random travels on a port), drop out with their sample's keyed mask, and send their
     plastic synapse the third factor of eq. 7 formed from the modulatory input and the
-    surrogate (and noise) of ``align`` steps earlier, kept in ``psi_line`` and ``z_line``
+    surrogate (and noise) of ``align`` steps earlier, kept in ``psi_line`` and ``z_line`` (this
+    step's and the ``align`` before)
     (:func:`lava_plastic.learning.online.hidden_delta`).
 
     Ports: ``a_in`` synaptic input; ``mod_in`` the modulatory input (OPZO: ``-M e`` from its
@@ -46,8 +47,8 @@ class OnlineLIF(AbstractProcess):
         self.v = Var(shape=shape, init=0)
         self.u_clean = Var(shape=shape, init=0)
         self.v_clean = Var(shape=shape, init=0)
-        self.psi_line = Var(shape=(plan.align, plan.n_out), init=0)
-        self.z_line = Var(shape=(plan.align, plan.n_out), init=0)
+        self.psi_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
+        self.z_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
         self.mask = Var(shape=shape, init=1)
         self.alpha = Var(shape=(1,), init=rule.alpha)
         self.learning = Var(shape=(1,), init=1)
