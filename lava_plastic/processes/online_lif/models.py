@@ -37,46 +37,56 @@ class PyOnlineLIFModelFloat(PyLoihiProcessModel):
     n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self):
-        lp, rule = self.proc_params["plan"], self.proc_params["rule"]
-        a_in, mod = self.a_in.recv()[None], self.mod_in.recv()[None]
-        t = step_in_sample(self.time_step, lp.n_steps)
-        learning = bool(self.learning[0])
-        rows = self.n_samples.copy()
-        alpha = float(self.alpha[0])
-        state = NeuronState(self.u[None], self.v[None], None)
-        if t == 0:  # from rest; the input sent during the previous sample is dropped
-            a_in = np.zeros_like(a_in)
-            state = NeuronState(np.zeros_like(a_in), np.zeros_like(a_in), None)
-            if learning:
-                mask = online.dropout_mask(rule, lp, rows, self.proc_params["dropout"], NUMPY,
-                                           np.float64, None)
-                self.mask[:] = 1.0 if mask is None else mask[0]
-        mask = self.mask[None] if learning and self.proc_params["dropout"] else None
-        z = online.noise(rule, lp, rows, t, NUMPY, np.float64, None) if learning and rule.noisy else None
-        state, out, psi = online.hidden_step(lp, rule.site, state, a_in, z, alpha, mask, NUMPY)
-        self.u[:], self.v[:] = state.u[0], state.v[0]
-        self.s_out.send(out[0])
-        lines = lp.align + 1
-        self.psi_line[t % lines] = psi[0]
-        if z is not None:
-            self.z_line[t % lines] = z[0]
-        delta = np.zeros(lp.n_out)
-        # the wavefront of align steps ago meets its error (sent at t - 1, so from t = 1)
-        if learning and t >= max(lp.align, 1):
-            then = (t - lp.align) % lines
-            z_then = self.z_line[then][None] if rule.noisy else None
-            delta = online.hidden_delta(rule.feedback_kind, self.psi_line[then][None], mod,
-                                        z_then, alpha, mask)[0]
-        self.delta_out.send(delta)
-        if rule.two_point:  # the clean pass (eq. 5): no noise, the same mask
-            a_clean = self.a_clean_in.recv()[None]
-            clean = NeuronState(self.u_clean[None], self.v_clean[None], None)
-            if t == 0:
-                a_clean = np.zeros_like(a_clean)
-                clean = NeuronState(np.zeros_like(a_in), np.zeros_like(a_in), None)
-            clean, out_clean, _ = online.hidden_step(lp, rule.site, clean, a_clean, None, 0.0,
-                                                     mask, NUMPY)
-            self.u_clean[:], self.v_clean[:] = clean.u[0], clean.v[0]
-            self.s_clean_out.send(out_clean[0])
-        if learning and t == lp.n_steps - 1:
-            self.n_samples[0] += 1
+        self.delta_out.send(hidden_spk(self, self.a_in.recv(), self.mod_in.recv()))
+
+
+def hidden_spk(model, a_in, mod):
+    """One step of an online hidden neuron model (a batch of one): from the synaptic input
+    ``a_in`` and the modulatory input ``mod`` received, update the state, send the activity
+    (and the clean pass's, for eq. 5) and return the third factor, which each neuron kind sends
+    its own way."""
+    lp, rule = model.proc_params["plan"], model.proc_params["rule"]
+    a_in, mod = a_in[None], mod[None]
+    t = step_in_sample(model.time_step, lp.n_steps)
+    learning = bool(model.learning[0])
+    rows = model.n_samples.copy()
+    alpha = float(model.alpha[0])
+    state = NeuronState(model.u[None], model.v[None], None)
+    if t == 0:  # from rest; the input sent during the previous sample is dropped
+        a_in = np.zeros_like(a_in)
+        state = NeuronState(np.zeros_like(a_in), np.zeros_like(a_in), None)
+        if learning:
+            mask = online.dropout_mask(rule, lp, rows, model.proc_params["dropout"], NUMPY,
+                                       np.float64, None)
+            model.mask[:] = 1.0 if mask is None else mask[0]
+    mask = model.mask[None] if learning and model.proc_params["dropout"] else None
+    z = None
+    if learning and rule.noisy:
+        z = online.noise(rule, lp, rows, t, NUMPY, np.float64, None)
+    state, out, psi = online.hidden_step(lp, rule.site, state, a_in, z, alpha, mask, NUMPY)
+    model.u[:], model.v[:] = state.u[0], state.v[0]
+    model.s_out.send(out[0])
+    lines = lp.align + 1
+    model.psi_line[t % lines] = psi[0]
+    if z is not None:
+        model.z_line[t % lines] = z[0]
+    delta = np.zeros(lp.n_out)
+    # the wavefront of align steps ago meets its error (sent at t - 1, so from t = 1)
+    if learning and t >= max(lp.align, 1):
+        then = (t - lp.align) % lines
+        z_then = model.z_line[then][None] if rule.noisy else None
+        delta = online.hidden_delta(rule.feedback_kind, model.psi_line[then][None], mod,
+                                    z_then, alpha, mask)[0]
+    if rule.two_point:  # the clean pass (eq. 5): no noise, the same mask
+        a_clean = model.a_clean_in.recv()[None]
+        clean = NeuronState(model.u_clean[None], model.v_clean[None], None)
+        if t == 0:
+            a_clean = np.zeros_like(a_clean)
+            clean = NeuronState(np.zeros_like(a_in), np.zeros_like(a_in), None)
+        clean, out_clean, _ = online.hidden_step(lp, rule.site, clean, a_clean, None, 0.0,
+                                                 mask, NUMPY)
+        model.u_clean[:], model.v_clean[:] = clean.u[0], clean.v[0]
+        model.s_clean_out.send(out_clean[0])
+    if learning and t == lp.n_steps - 1:
+        model.n_samples[0] += 1
+    return delta

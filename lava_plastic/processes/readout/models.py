@@ -29,22 +29,28 @@ class PyReadoutModelFloat(PyLoihiProcessModel):
     a_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
 
     def run_spk(self):
-        lp, rule = self.proc_params["plan"], self.proc_params["rule"]
-        a_in, y_star = self.a_in.recv(), self.label_in.recv()
-        t = step_in_sample(self.time_step, lp.n_steps)
-        if t == 0:
-            a_in = np.zeros_like(a_in)
-        o = (a_in / lp.vth)[None]
-        self.s_out.send(a_in)
-        if t == 0:  # o[0] has no cause, and the target of this sample has not arrived
-            e, loss = np.zeros_like(o), np.zeros(1)
-        else:
-            e = output_error(o, y_star[None], rule.loss, NUMPY)
-            loss = loss_value(o, y_star[None], rule.loss, NUMPY)
-        self.delta_out.send(readout_delta(e)[0])
-        self.error_out.send(e[0])
-        self.loss_out.send(loss)
-        if rule.two_point:  # what the noise changed in the output
-            a_clean = self.a_clean_in.recv()
-            o = o - (np.zeros_like(a_clean) if t == 0 else a_clean / lp.vth)[None]
-        self.o_out.send(o[0])
+        self.delta_out.send(readout_spk(self, self.a_in.recv(), self.label_in.recv()))
+
+
+def readout_spk(model, a_in, y_star):
+    """One step of a readout model (a batch of one): from the synaptic input ``a_in`` and the
+    target ``y_star`` received, send the output, the error, the loss and what ``M`` learns
+    from; return the readout's own third factor, which each neuron kind sends its own way."""
+    lp, rule = model.proc_params["plan"], model.proc_params["rule"]
+    t = step_in_sample(model.time_step, lp.n_steps)
+    if t == 0:
+        a_in = np.zeros_like(a_in)
+    o = (a_in / lp.vth)[None]
+    model.s_out.send(a_in)
+    if t == 0:  # o[0] has no cause, and the target of this sample has not arrived
+        e, loss = np.zeros_like(o), np.zeros(1)
+    else:
+        e = output_error(o, y_star[None], rule.loss, NUMPY)
+        loss = loss_value(o, y_star[None], rule.loss, NUMPY)
+    model.error_out.send(e[0])
+    model.loss_out.send(loss)
+    if rule.two_point:  # what the noise changed in the output
+        a_clean = model.a_clean_in.recv()
+        o = o - (np.zeros_like(a_clean) if t == 0 else a_clean / lp.vth)[None]
+    model.o_out.send(o[0])
+    return readout_delta(e)[0]
