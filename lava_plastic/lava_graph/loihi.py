@@ -20,14 +20,12 @@ import numpy as np
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.proc.dense.process import Dense, LearningDense
 
-from lava_plastic.learning.loihi_form import FIXED_X1_IMPULSE_BITS, loihi_form
+from lava_plastic.learning.loihi_form import loihi_form
+from lava_plastic.learning.plan import is_online
 from lava_plastic.lava_graph.plastic import StreamGraph, stock_dense_args
 from lava_plastic.processes.loihi_3f_lif.process import LoihiThreeFactorLIF
+from lava_plastic.processes.loihi_online.process import LoihiOnlineLIF, LoihiReadout
 
-FLOAT_TRACE_TAU = 1e-6
-"""Float pre-trace time constant: exp(-1/tau) underflows to 0, so x1 is this step's spike."""
-FIXED_TRACE_TAU = 1
-"""Fixed point: the fastest decay Lava's integer traces allow (x1 keeps ~e^-1 of itself)."""
 Y3_FLOAT_DECAY = float(np.exp(-1 / np.iinfo(np.uint16).max))
 """Loihi3FLearningRule gives y1..y3 a time constant of 65535 steps, so in float the rule reads
 the third factor decayed by exp(-1/65535) = 1 - 1.5e-5 within the step."""
@@ -40,6 +38,20 @@ class LoihiGraph(StreamGraph):
 
     def __init__(self, plan, weights, train_x, train_y, test_x=None, test_y=None, bs=None,
                  frozen_forward: bool = False):
+        rule = plan.rule
+        if is_online(rule):
+            # what a LearningDense cannot hold: the error paired with a trace of several steps
+            # ago, graded activity (its x1 counts spikes), a second (clean) pass, fixed point
+            # (Lava's integer trace decay is stochastic and 7-bit: it only approximates OTTT's)
+            for refused, why in ((rule.aligned, "pairs the error with the current trace: use "
+                                  "aligned=False"),
+                                 (rule.noisy and rule.site == "activity", "takes binary spikes: "
+                                  "use membrane noise"),
+                                 (rule.two_point, "runs one pass: no two-point estimate"),
+                                 (plan.net.fixed, "form of the online rules runs in float"),
+                                 (rule.feedback_kind == "backprop", "form does not backpropagate")):
+                if refused:
+                    raise ValueError(f"the learning engine {why}")
         if plan.net.in_bits(0) != 0:
             raise ValueError("the learning-engine form takes binary input spikes: set input_bits=0")
         for x in (train_x, test_x):
@@ -50,16 +62,24 @@ class LoihiGraph(StreamGraph):
 
     def _make_layer(self, lp, weights, port):
         form = loihi_form(lp)
-        if lp.fixed:
-            rule = Loihi3FLearningRule(dw=form.dw, dt=form.dt, x1_impulse=2**FIXED_X1_IMPULSE_BITS,
-                                       x1_tau=FIXED_TRACE_TAU, t_epoch=1, rng_seed=lp.seed + lp.k)
-        else:
-            rule = Loihi3FLearningRule(dw=form.dw, dt=form.dt, x1_impulse=1.0,
-                                       x1_tau=FLOAT_TRACE_TAU, t_epoch=1)
+        seed = dict(rng_seed=lp.seed + lp.k) if lp.fixed else {}
+        rule = Loihi3FLearningRule(dw=form.dw, dt=form.dt, x1_impulse=form.x1_impulse,
+                                   x1_tau=form.x1_tau, t_epoch=1, **seed)
         dense_args = stock_dense_args(lp.fixed, weights, lp.weight_exp)
         plastic = LearningDense(learning_rule=rule, name=f"plastic{lp.k}", **dense_args)
-        neuron = LoihiThreeFactorLIF(plan=lp, feedback=self.plan.feedback, y_shift=form.y_shift,
-                                     learning_rule=rule, name=f"lif{lp.k}")
+        mod_in = None
+        if not self.online:
+            neuron = LoihiThreeFactorLIF(plan=lp, feedback=self.plan.feedback,
+                                         y_shift=form.y_shift, learning_rule=rule,
+                                         name=f"lif{lp.k}")
+        elif lp.output:
+            neuron = LoihiReadout(plan=lp, rule=self.plan.rule, y_shift=form.y_shift,
+                                  learning_rule=rule, name="readout_neurons")
+            mod_in = neuron.label_in
+        else:
+            neuron = LoihiOnlineLIF(plan=lp, rule=self.plan.rule, y_shift=form.y_shift,
+                                    learning_rule=rule, name=f"lif{lp.k}")
+            self.alphas.append(neuron.alpha)
         port.connect(plastic.s_in)
         driver = Dense(name=f"frozen{lp.k}", **dense_args) if self.frozen_forward else plastic
         if self.frozen_forward:
@@ -68,7 +88,7 @@ class LoihiGraph(StreamGraph):
         for name in ("bap", "y1", "y2", "y3"):
             getattr(neuron, f"s_out_{name}").connect(getattr(plastic, f"s_in_{name}"))
         self.gates.append(neuron.learning)
-        return plastic, neuron, neuron.a_third_factor_in
+        return plastic, neuron, neuron.a_third_factor_in if mod_in is None else mod_in
 
     def weights(self) -> tuple[np.ndarray, ...]:
         """Weights in network units (float: divided by ``2**weight_exp``; fixed: halved, as

@@ -162,6 +162,10 @@ class StreamGraph:
         modulatory port)``."""
         raise NotImplementedError
 
+    def feedback(self) -> tuple[np.ndarray, ...]:
+        """OPZO's ``M_k`` as they stand (empty for the other rules)."""
+        return tuple(np.asarray(mf.m.get(), dtype=np.float64) for mf in self.feedbacks)
+
     def set_alpha(self, alpha: float):
         """The online rules' noise scale from the next run on (the epoch's, say)."""
         if not alpha > 0:
@@ -251,7 +255,3 @@ class PlasticGraph(StreamGraph):
     def weights(self) -> tuple[np.ndarray, ...]:
         dtype = np.int64 if self.net.fixed else np.float64
         return tuple(np.asarray(s.weights.get()).astype(dtype) for s in self.synapses)
-
-    def feedback(self) -> tuple[np.ndarray, ...]:
-        """OPZO's ``M_k`` as they stand (empty for the other rules)."""
-        return tuple(np.asarray(mf.m.get(), dtype=np.float64) for mf in self.feedbacks)

@@ -2,14 +2,16 @@
 ``LearningDense``), as plain strings and numbers: the Lava layer
 (:mod:`lava_plastic.lava_graph.loihi`) turns them into Lava objects.
 
-Every rule of this package pairs the third factor of step ``t`` with the presynaptic input of
-step ``t - 1``; in the learning engine ``dt = u0*x1 - u0*t`` copies the presynaptic trace into
+Every rule of this package pairs the third factor of step ``t`` with the presynaptic term of
+step ``t - 1`` (the input, or the online rules' trace of the inputs up to it, with their
+``aligned=False``); in the learning engine ``dt = u0*x1 - u0*t`` copies the presynaptic trace into
 the synaptic tag each step and ``dw = 2^-s*u0*t*y2 - 2^-s*u0*t*y3`` reads the tag *before* that
 copy. The neuron sends its signed third factor as two non-negative traces, ``y2`` (positive part)
 and ``y3`` (negative part).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lava_plastic.learning.plan import LayerPlan
@@ -26,14 +28,25 @@ FIXED_WEIGHT_STORAGE_SHIFT = 1
 """A bit-accurate mixed-sign Dense stores ``2 w`` (see ``lava_graph.plastic.stock_dense_args``)."""
 
 
+FLOAT_TRACE_TAU = 1e-6
+"""Float pre-trace time constant of a rule without a trace: exp(-1/tau) underflows to 0, so x1 is
+this step's spike."""
+FIXED_TRACE_TAU = 1
+"""Fixed point: the fastest decay Lava's integer traces allow (x1 keeps ~e^-1 of itself)."""
+
+
 @dataclass(frozen=True)
 class LoihiForm:
-    """One layer's learning-engine rule: ``dw``, ``dt`` strings and the neuron's ``y_shift``
-    (the part of the learning rate the rule's literal cannot carry)."""
+    """One layer's learning-engine rule: ``dw``, ``dt`` strings, the neuron's ``y_shift``
+    (the part of the learning rate the rule's literal cannot carry) and the presynaptic trace
+    ``x1``: its impulse per spike and time constant (OTTT's trace for the online rules,
+    ``exp(-1/tau)`` the synapse's ``trace_decay``; the previous spike alone otherwise)."""
 
     dw: str
     dt: str
     y_shift: int
+    x1_impulse: float
+    x1_tau: float
 
 
 def third_factor_traces(delta, y_shift: int, fixed: bool, xp):
@@ -62,4 +75,10 @@ def loihi_form(lp: LayerPlan) -> LoihiForm:
         shift += FIXED_X1_IMPULSE_BITS - FIXED_TRACE_PRODUCT_SHIFT - FIXED_WEIGHT_STORAGE_SHIFT
     rule_shift = min(MAX_RULE_SHIFT, max(0, shift))
     c = f"2^-{rule_shift}"
-    return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1 - u0*t", y_shift=shift - rule_shift)
+    if lp.fixed:
+        impulse, tau = 2.0**FIXED_X1_IMPULSE_BITS, FIXED_TRACE_TAU
+    else:
+        impulse = 2.0**lp.pre_shift
+        tau = -1 / math.log(lp.trace_decay) if lp.trace_decay else FLOAT_TRACE_TAU
+    return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1 - u0*t",
+                     y_shift=shift - rule_shift, x1_impulse=impulse, x1_tau=tau)

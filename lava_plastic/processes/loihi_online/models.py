@@ -1,0 +1,66 @@
+"""ProcessModels of :class:`LoihiOnlineLIF` and :class:`LoihiReadout` (float: the learning
+engine's fixed-point form of OTTT's trace is approximate, see :mod:`lava_plastic.lava_graph.
+loihi`)."""
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.neuron import LearningNeuronModelFloat
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from lava_plastic.engine import step_in_sample
+from lava_plastic.learning.loihi_form import third_factor_traces
+from lava_plastic.processes.loihi_online.process import LoihiOnlineLIF, LoihiReadout
+from lava_plastic.processes.online_lif.models import hidden_spk
+from lava_plastic.processes.readout.models import readout_spk
+from lava_plastic.xp import NUMPY
+
+
+def send_traces(model, delta):
+    """Send the third factor as the y2/y3 traces (zero while ``learning`` is 0 and at a
+    sample's first step, where nothing is paired)."""
+    lp = model.proc_params["plan"]
+    if not model.learning[0] or step_in_sample(model.time_step, lp.n_steps) == 0:
+        delta = np.zeros_like(delta)
+    y2, y3 = third_factor_traces(delta, model.proc_params["y_shift"], False, NUMPY)
+    model.s_out_bap.send(np.zeros(delta.shape, dtype=bool))
+    model.s_out_y1.send(np.zeros_like(y2))
+    model.s_out_y2.send(y2)
+    model.s_out_y3.send(y3)
+
+
+@implements(proc=LoihiOnlineLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyLoihiOnlineLIFModelFloat(LearningNeuronModelFloat, PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    u: np.ndarray = LavaPyType(np.ndarray, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    psi_line: np.ndarray = LavaPyType(np.ndarray, float)
+    z_line: np.ndarray = LavaPyType(np.ndarray, float)
+    mask: np.ndarray = LavaPyType(np.ndarray, float)
+    alpha: np.ndarray = LavaPyType(np.ndarray, float)
+    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+    def run_spk(self):
+        send_traces(self, hidden_spk(self, self.a_in.recv(), self.a_third_factor_in.recv()))
+
+
+@implements(proc=LoihiReadout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyLoihiReadoutModelFloat(LearningNeuronModelFloat, PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    error_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    loss_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    o_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
+
+    def run_spk(self):
+        send_traces(self, readout_spk(self, self.a_in.recv(), self.label_in.recv()))

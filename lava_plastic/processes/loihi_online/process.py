@@ -1,0 +1,58 @@
+"""The online rules' neurons for Lava's learning engine: OTTT's hidden neuron and the readout
+sending their third factors as the y2/y3 traces a ``Loihi3FLearningRule`` reads."""
+from __future__ import annotations
+
+import typing as ty
+
+from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+from lava.magma.core.process.neuron import LearningNeuronProcess
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+from lava_plastic.learning.plan import LayerPlan
+
+
+class LoihiOnlineLIF(LearningNeuronProcess, AbstractProcess):
+    """:class:`~lava_plastic.processes.online_lif.process.OnlineLIF`'s step
+    (:func:`lava_plastic.processes.online_lif.models.hidden_spk`) for a ``LearningDense``: the
+    modulatory input arrives on ``a_third_factor_in`` and the third factor leaves as its
+    positive part on ``s_out_y2`` and its negative part on ``s_out_y3``, scaled by
+    ``2**-y_shift``. No clean pass and no dropout (the learning engine's synapses take binary
+    spikes)."""
+
+    def __init__(self, *, plan: LayerPlan, rule, y_shift: int,
+                 learning_rule: Loihi3FLearningRule, name: ty.Optional[str] = None) -> None:
+        shape = (plan.n_out,)
+        super().__init__(shape=shape, learning_rule=learning_rule, plan=plan, rule=rule,
+                         dropout=0.0, y_shift=int(y_shift), name=name)
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.u = Var(shape=shape, init=0)
+        self.v = Var(shape=shape, init=0)
+        self.psi_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
+        self.z_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
+        self.mask = Var(shape=shape, init=1)
+        self.alpha = Var(shape=(1,), init=rule.alpha)
+        self.learning = Var(shape=(1,), init=1)
+        self.n_samples = Var(shape=(1,), init=0)
+
+
+class LoihiReadout(LearningNeuronProcess, AbstractProcess):
+    """:class:`~lava_plastic.processes.readout.process.Readout`'s step
+    (:func:`lava_plastic.processes.readout.models.readout_spk`) for a ``LearningDense``: its own
+    third factor ``-e`` leaves on ``s_out_y2``/``s_out_y3`` (scaled by ``2**-y_shift``) while
+    ``learning`` is 1."""
+
+    def __init__(self, *, plan: LayerPlan, rule, y_shift: int,
+                 learning_rule: Loihi3FLearningRule, name: ty.Optional[str] = None) -> None:
+        shape = (plan.n_out,)
+        super().__init__(shape=shape, learning_rule=learning_rule, plan=plan, rule=rule,
+                         y_shift=int(y_shift), name=name)
+        self.a_in = InPort(shape=shape)
+        self.label_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.error_out = OutPort(shape=shape)
+        self.loss_out = OutPort(shape=(1,))
+        self.o_out = OutPort(shape=shape)
+        self.learning = Var(shape=(1,), init=1)
