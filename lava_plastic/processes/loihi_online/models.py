@@ -13,7 +13,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_plastic.engine import step_in_sample
 from lava_plastic.learning.loihi_form import third_factor_traces
 from lava_plastic.processes.loihi_online.process import LoihiOnlineLIF, LoihiReadout
-from lava_plastic.processes.online_lif.models import hidden_spk
+from lava_plastic.processes.online_lif.models import OnlineNeuronFloat, hidden_spk
 from lava_plastic.processes.readout.models import readout_spk
 from lava_plastic.xp import NUMPY
 
@@ -34,18 +34,8 @@ def send_traces(model, delta):
 @implements(proc=LoihiOnlineLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyLoihiOnlineLIFModelFloat(LearningNeuronModelFloat, PyLoihiProcessModel):
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    u: np.ndarray = LavaPyType(np.ndarray, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
-    psi_line: np.ndarray = LavaPyType(np.ndarray, float)
-    z_line: np.ndarray = LavaPyType(np.ndarray, float)
-    mask: np.ndarray = LavaPyType(np.ndarray, float)
-    alpha: np.ndarray = LavaPyType(np.ndarray, float)
-    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
-    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
-
+class PyLoihiOnlineLIFModelFloat(LearningNeuronModelFloat, OnlineNeuronFloat,
+                                 PyLoihiProcessModel):
     def run_spk(self):
         send_traces(self, hidden_spk(self, self.a_in.recv(), self.a_third_factor_in.recv()))
 

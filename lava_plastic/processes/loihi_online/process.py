@@ -11,6 +11,7 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_plastic.learning.plan import LayerPlan
+from lava_plastic.processes.online_lif.process import add_online_neuron_state
 
 
 class LoihiOnlineLIF(LearningNeuronProcess, AbstractProcess):
@@ -23,19 +24,9 @@ class LoihiOnlineLIF(LearningNeuronProcess, AbstractProcess):
 
     def __init__(self, *, plan: LayerPlan, rule, y_shift: int,
                  learning_rule: Loihi3FLearningRule, name: ty.Optional[str] = None) -> None:
-        shape = (plan.n_out,)
-        super().__init__(shape=shape, learning_rule=learning_rule, plan=plan, rule=rule,
+        super().__init__(shape=(plan.n_out,), learning_rule=learning_rule, plan=plan, rule=rule,
                          dropout=0.0, y_shift=int(y_shift), name=name)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.u = Var(shape=shape, init=0)
-        self.v = Var(shape=shape, init=0)
-        self.psi_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
-        self.z_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
-        self.mask = Var(shape=shape, init=1)
-        self.alpha = Var(shape=(1,), init=rule.alpha)
-        self.learning = Var(shape=(1,), init=1)
-        self.n_samples = Var(shape=(1,), init=0)
+        add_online_neuron_state(self, plan, rule)
 
 
 class LoihiReadout(LearningNeuronProcess, AbstractProcess):

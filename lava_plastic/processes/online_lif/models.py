@@ -15,26 +15,32 @@ from lava_plastic.processes.online_lif.process import OnlineLIF
 from lava_plastic.xp import NUMPY
 
 
-@implements(proc=OnlineLIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyOnlineLIFModelFloat(PyLoihiProcessModel):
+class OnlineNeuronFloat:
+    """The float types of what every online hidden neuron model has
+    (:func:`lava_plastic.processes.online_lif.process.add_online_neuron_state`)."""
+
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    a_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     u: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
-    u_clean: np.ndarray = LavaPyType(np.ndarray, float)
-    v_clean: np.ndarray = LavaPyType(np.ndarray, float)
     psi_line: np.ndarray = LavaPyType(np.ndarray, float)
     z_line: np.ndarray = LavaPyType(np.ndarray, float)
     mask: np.ndarray = LavaPyType(np.ndarray, float)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
     n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=OnlineLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyOnlineLIFModelFloat(OnlineNeuronFloat, PyLoihiProcessModel):
+    mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    a_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    u_clean: np.ndarray = LavaPyType(np.ndarray, float)
+    v_clean: np.ndarray = LavaPyType(np.ndarray, float)
 
     def run_spk(self):
         self.delta_out.send(hidden_spk(self, self.a_in.recv(), self.mod_in.recv()))

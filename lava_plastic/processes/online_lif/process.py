@@ -37,19 +37,27 @@ class OnlineLIF(AbstractProcess):
                  name: ty.Optional[str] = None) -> None:
         super().__init__(plan=plan, rule=rule, dropout=float(dropout), name=name)
         shape = (plan.n_out,)
-        self.a_in = InPort(shape=shape)
         self.mod_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
         self.delta_out = OutPort(shape=shape)
         self.a_clean_in = InPort(shape=shape)
         self.s_clean_out = OutPort(shape=shape)
-        self.u = Var(shape=shape, init=0)
-        self.v = Var(shape=shape, init=0)
         self.u_clean = Var(shape=shape, init=0)
         self.v_clean = Var(shape=shape, init=0)
-        self.psi_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
-        self.z_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
-        self.mask = Var(shape=shape, init=1)
-        self.alpha = Var(shape=(1,), init=rule.alpha)
-        self.learning = Var(shape=(1,), init=1)
-        self.n_samples = Var(shape=(1,), init=0)
+        add_online_neuron_state(self, plan, rule)
+
+
+def add_online_neuron_state(proc: AbstractProcess, plan: LayerPlan, rule) -> None:
+    """What every online hidden neuron process has, whatever carries its modulation and third
+    factor: ``a_in``, ``s_out`` and the state the step (:func:`lava_plastic.processes.
+    online_lif.models.hidden_spk`) keeps."""
+    shape = (plan.n_out,)
+    proc.a_in = InPort(shape=shape)
+    proc.s_out = OutPort(shape=shape)
+    proc.u = Var(shape=shape, init=0)
+    proc.v = Var(shape=shape, init=0)
+    proc.psi_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
+    proc.z_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
+    proc.mask = Var(shape=shape, init=1)
+    proc.alpha = Var(shape=(1,), init=rule.alpha)
+    proc.learning = Var(shape=(1,), init=1)
+    proc.n_samples = Var(shape=(1,), init=0)
