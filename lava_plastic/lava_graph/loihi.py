@@ -66,6 +66,8 @@ class LoihiGraph(StreamGraph):
         rule = Loihi3FLearningRule(dw=form.dw, dt=form.dt, x1_impulse=form.x1_impulse,
                                    x1_tau=form.x1_tau, t_epoch=1, **seed)
         dense_args = stock_dense_args(lp.fixed, weights, lp.weight_exp)
+        if self.online and lp.k:  # the hidden activity is graded: a spike is 2**ACTIVITY_BITS
+            dense_args["num_message_bits"] = 24
         plastic = LearningDense(learning_rule=rule, name=f"plastic{lp.k}", **dense_args)
         mod_in = None
         if not self.online:

@@ -10,6 +10,10 @@ RESETS = ("zero", "subtract")
 """What a spike does to the voltage (:class:`PlasticNetwork`)."""
 OUTPUTS = ("spiking", "readout")
 """What the output layer is (:class:`PlasticNetwork`)."""
+ACTIVITY_BITS = 6
+"""Fraction bits of the hidden activity a readout network's layers send (the online rules: a
+spike plus noise, graded): 1.0 is ``2**6``. With OTTT's leak 0.5 a spike train's trace stays
+below 2 spikes, 7 bits unsigned (a Loihi trace's width)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,8 +86,11 @@ class PlasticNetwork:
         return self.sizes[1:-1]
 
     def in_bits(self, k: int) -> int:
-        """Fractional bits of layer ``k``'s input: the graded payload, or 0 for spikes."""
-        return self.input_bits if k == 0 else 0
+        """Fractional bits of layer ``k``'s input: the graded payload at the first layer; then
+        0 for spikes, or :data:`ACTIVITY_BITS` for a readout network's graded activity."""
+        if k == 0:
+            return self.input_bits
+        return ACTIVITY_BITS if self.output == "readout" else 0
 
     def weight_exp(self, k: int) -> int:
         """Dense exponent making ``a = W x`` equal ``a_real * 2**vth_bits``."""

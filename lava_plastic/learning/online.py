@@ -23,6 +23,7 @@ from __future__ import annotations
 from lava_plastic.engine import fire, lif_float_voltage
 from lava_plastic.learning import synapse
 from lava_plastic.learning.neuron import NeuronState, current, rest, surrogate
+from lava_plastic.learning.network import ACTIVITY_BITS
 from lava_plastic.learning.parallel import DataParallel
 from lava_plastic.learning.plan import LayerPlan, Plan
 from lava_plastic.noise import (NOISE_BITS, STREAM_DROPOUT, STREAM_PERTURBATION, row_bits,
@@ -31,6 +32,8 @@ from lava_plastic.rules.base import B_SHIFT, DELTA_SHIFT
 from lava_plastic.rules.opzo import loss_value, momentum_estimate, momentum_step, output_error
 from lava_plastic.xp import device, namespace
 
+ACTIVITY_UNIT = 2**ACTIVITY_BITS
+"""A spike in the hidden activity's units."""
 DROPOUT_BITS = 16
 """Uniform bits per dropout decision (a neuron is kept when they reach ``rate * 2**16``)."""
 
@@ -61,16 +64,17 @@ def hidden_step(lp: LayerPlan, site: str, state: NeuronState, a_in, z, alpha: fl
     """One step of a hidden OTTT neuron (eq. 1: leak, reset by subtraction), its noise ``alpha
     z`` (``None``: none) entering at ``site`` and its dropout ``mask`` (``None``: none).
     Returns ``(state, out, psi)``: the activity it sends (spikes, plus the noise at the
-    activity site, times the mask) and the surrogate of its pre-reset potential."""
+    activity site, times the mask; in units of ``2**-ACTIVITY_BITS``) and the surrogate of its
+    pre-reset potential."""
     u = current(lp, state.u, a_in, xp)
     v = lif_float_voltage(state.v, u, lp.dv, 0.0)
     if z is not None and site == "membrane":
         v = v + (alpha * lp.vth) * z
     psi = surrogate(lp, v, xp)
     v, spikes = fire(v, lp.vth, lp.reset_subtract)
-    out = xp.astype(spikes, v.dtype)
+    out = xp.astype(spikes, v.dtype) * float(ACTIVITY_UNIT)  # graded: 1.0 is 2**ACTIVITY_BITS
     if z is not None and site == "activity":
-        out = out + alpha * z
+        out = out + (alpha * ACTIVITY_UNIT) * z
     if mask is not None:
         out = out * mask
     return NeuronState(u, v, state.count), out, psi

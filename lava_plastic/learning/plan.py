@@ -71,7 +71,6 @@ class LayerPlan:
     reset_subtract: bool
     trace_decay: float
     pre_bits: int
-    pre_shift: int
     lag: int
     align: int
 
@@ -99,11 +98,6 @@ class Plan:
     @property
     def feedback(self):
         return self.rule.feedback
-
-
-TRACE_BITS = 6
-"""Fraction bits of the online rules' spike traces: with OTTT's leak 0.5 a spike train's trace
-stays below 2 spikes, 7 bits unsigned (a Loihi trace's width)."""
 
 
 def lr_shift(net: PlasticNetwork, lr: float, k: int, pre_bits: int | None = None) -> int:
@@ -168,7 +162,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
         pair_bound = 2**DELTA_SHIFT * max_in
         acc_bound = (net.n_steps - 1) * batch_size * pair_bound
         hidden = k < n_layers - 1
-        pre_bits = TRACE_BITS if online and not graded else net.in_bits(k)
+        pre_bits = net.in_bits(k)
         shift = lr_shift(net, rule.layer_lr(k, n_layers), k, pre_bits)
         # the write adds rounding noise below 2**shift to the register
         if net.fixed and acc_bound + 2**shift > 2 ** (ACC_BITS - 1):
@@ -189,7 +183,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       forward_matmul=forward_matmul, forward_chunks=forward_chunks,
                       forward_bound=forward_bound, reset_subtract=net.reset == "subtract",
                       trace_decay=1 - net.dv / fp.DECAY_UNITY if online and hidden else 0.0,
-                      pre_bits=pre_bits, pre_shift=pre_bits - net.in_bits(k),
+                      pre_bits=pre_bits,
                       lag=n_layers - 1 - k,
                       align=n_layers - k if online and hidden and rule.aligned else 0,
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)

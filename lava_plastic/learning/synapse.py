@@ -31,14 +31,13 @@ def forward(lp: LayerPlan, weights, s_in, xp):
 
 def trace_step(lp: LayerPlan, trace, previous_input, xp):
     """The presynaptic term of a step, the trace of the inputs up to the previous step:
-    ``p <- decay p + s 2**pre_shift`` (DRTP's decay 0: the previous input; OTTT's ``a^ <- lam
-    a^ + s``, section 3.1 of the OPZO paper). ``trace`` ``None``: a sample's first step."""
+    ``p <- decay p + s`` (DRTP's decay 0: the previous input; OTTT's ``a^ <- lam a^ + s``,
+    section 3.1 of the OPZO paper). ``trace`` ``None``: a sample's first step."""
     if previous_input is None:
         return None
-    term = previous_input * 2.0**lp.pre_shift if lp.pre_shift else previous_input
     if trace is None or not lp.trace_decay:
-        return term
-    return term + lp.trace_decay * trace
+        return previous_input
+    return previous_input + lp.trace_decay * trace
 
 
 def accumulate(lp: LayerPlan, delta, pre, xp):
