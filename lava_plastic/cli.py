@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="online rules: pair the error with the surrogate and trace of the step "
                          "it arrives at, not of the wavefront that caused it (section 4.3)")
     tr.add_argument("--loss", default="mix",
-                    help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE), mse or ce")
+                    help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE), mse, ce or "
+                         "sse (half the summed squared error)")
     tr.add_argument("--weight-bits", type=int, default=8,
                     help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
     tr.add_argument("--lr-halving", type=int, default=None,

@@ -26,7 +26,7 @@ def ottt_net(sizes, n_steps=8, **kw):
     return PlasticNetwork(sizes, n_steps=n_steps, reset="subtract", dv=2048, output="readout", **kw)
 
 
-@pytest.mark.parametrize("loss", ["mix", "mse", "ce"])
+@pytest.mark.parametrize("loss", ["mix", "mse", "ce", "sse"])
 def test_output_error_is_the_loss_gradient(loss):
     """e = dL/do against central differences of the loss (tolerance 1e-7)."""
     rng = np.random.default_rng(0)

@@ -48,10 +48,11 @@ from typing import ClassVar
 from lava_plastic.noise import DISTRIBUTIONS
 from lava_plastic.rules.base import check_hyper_parameters
 
-LOSSES = ("mix", "mse", "ce")
+LOSSES = ("mix", "mse", "ce", "sse")
 """Instantaneous losses: ``mix`` is OTTT's ``(1 - MSE_WEIGHT) CE + MSE_WEIGHT MSE`` (the
 paper's, App. C.3.2), ``mse`` the mean squared error over the classes, ``ce`` cross-entropy of
-the softmax."""
+the softmax, ``sse`` half the summed squared error, whose gradient ``e = o - y`` needs neither
+a division nor an exponential: the fixed-point loss."""
 MSE_WEIGHT = 0.05
 """The MSE share of OTTT's loss mix (Xiao et al. 2022, their code's ``lamb``)."""
 NOISE_SITES = ("activity", "membrane")
@@ -71,6 +72,8 @@ def output_error(o, y_star, loss: str, xp):
     ``softmax(o) - y`` (CE), ``2 (o - y) / C`` (the MSE's mean over the classes), or their
     :data:`MSE_WEIGHT` mix."""
     n_classes = o.shape[1]
+    if loss == "sse":
+        return o - y_star
     mse = (o - y_star) * (2.0 / n_classes)
     if loss == "mse":
         return mse
@@ -82,6 +85,8 @@ def output_error(o, y_star, loss: str, xp):
 
 def loss_value(o, y_star, loss: str, xp):
     """The instantaneous loss ``L(o, y)`` of each row (:func:`output_error`'s loss)."""
+    if loss == "sse":
+        return 0.5 * xp.sum((o - y_star) ** 2, axis=1)
     mse = xp.mean((o - y_star) ** 2, axis=1)
     if loss == "mse":
         return mse
