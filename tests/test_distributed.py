@@ -82,6 +82,24 @@ def test_cli_two_ranks_equal_one_process(tmp_path):
     assert [{k: v for k, v in h.items() if k != "seconds"} for h in two["history"]] == strip
 
 
+def test_torchrun_trains_opzo_as_one_process_does(tmp_path):
+    """OPZO through the command line on two ranks (M's estimates summed every step): the same
+    accuracies epoch by epoch as one process (float: the readout sums agree to rounding, which
+    leaves every argmax in place here)."""
+    common = ["train", "--rule", "opzo", "--hidden", "40", "--hidden", "30", "--epochs", "2",
+              "--batch-size", "16", "--max-train", "320", "--max-test", "100", "--no-progress"]
+    done = torchrun(["-m", "lava_plastic.cli"] + common + ["--distributed", "--out", str(tmp_path / "two")])
+    assert done.returncode == 0, done.stderr[-3000:]
+    one = subprocess.run([sys.executable, "-m", "lava_plastic.cli"] + common + ["--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr
+    two = json.loads((tmp_path / "two" / "results.json").read_text())
+    one = json.loads((tmp_path / "one" / "results.json").read_text())
+    assert (two["world_size"], one["world_size"], two["rule"]) == (2, 1, "opzo")
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in one["history"]]
+    assert [{k: v for k, v in h.items() if k != "seconds"} for h in two["history"]] == strip
+
+
 def test_batch_that_does_not_divide_is_refused(tmp_path):
     done = torchrun(["-m", "lava_plastic.cli", "train", "--distributed", "--batch-size", "3",
                      "--no-progress", "--out", str(tmp_path)])
