@@ -64,7 +64,7 @@ def train(args) -> int:
     who = f"lava-plastic (rank {rank})" if args.distributed else "lava-plastic"
     # options left out take the rule's defaults (the OPZO paper's setting for the online
     # rules), else TrainConfig's
-    defaults = rule_defaults(args.rule, args.backend, args.dataset)
+    defaults = rule_defaults(args.rule, args.backend, args.dataset, args.precision)
     chosen = {name: getattr(args, name) if getattr(args, name) is not None
               else defaults.get(name, TrainConfig.__dataclass_fields__[name].default)
               for name in RULE_DEPENDENT}
@@ -78,7 +78,7 @@ def train(args) -> int:
             out=out, dtype=args.dtype, device=args.device, distributed=args.distributed,
             progress=not args.no_progress, noise=args.noise, noise_site=args.noise_site,
             alpha=args.alpha, alpha_end=args.alpha_end, momentum=args.momentum,
-            antithetic=args.antithetic, loss=args.loss, two_point=args.two_point,
+            antithetic=args.antithetic, two_point=args.two_point,
             aligned=not args.unaligned, **chosen)
         say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
@@ -100,7 +100,7 @@ def train(args) -> int:
 
 
 RULE_DEPENDENT = ("lr", "optimizer", "batch_size", "steps", "hidden", "weight_decay",
-                  "schedule", "dropout")
+                  "schedule", "dropout", "loss")
 """Options whose default depends on the rule (:func:`lava_plastic.train.rule_defaults`)."""
 
 
@@ -159,9 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--unaligned", action="store_true",
                     help="online rules: pair the error with the surrogate and trace of the step "
                          "it arrives at, not of the wavefront that caused it (section 4.3)")
-    tr.add_argument("--loss", default="mix",
-                    help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE), mse, ce or "
-                         "sse (half the summed squared error)")
+    tr.add_argument("--loss", default=None,
+                    help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE; the "
+                         "default), mse, ce or sse (half the summed squared error; fixed point's)")
     tr.add_argument("--weight-bits", type=int, default=8,
                     help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
     tr.add_argument("--lr-halving", type=int, default=None,

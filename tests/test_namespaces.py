@@ -282,3 +282,28 @@ def test_online_rules_on_torch_equal_numpy(rule_name):
     for a, b in zip(w_np + f_np, w_t + f_t):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(seen_t, seen_np, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("rule_name", ["opzo", "zo", "opzo-dfa"])
+def test_online_rules_fixed_point_on_torch_equals_numpy(rule_name):
+    """Fixed point (the on-chip SGD rule, the sse loss): identical integers on torch, weights,
+    M and readout sums, with noise, dropout and the two-point estimate where it applies."""
+    data = load_digits(seed=0)
+    x, y = data.train_x[:48], data.train_y[:48]
+    net = PlasticNetwork((64, 24, 16, 10), n_steps=8, reset="subtract", dv=2048, output="readout",
+                         precision="fixed", weight_bits=7)
+    extra = dict(two_point=True) if rule_name == "opzo" else {}
+    plan = compile_plan(net, make_rule(rule_name, lr=2**-10, seed=3, momentum=0.99, loss="sse",
+                                       **extra), 16)
+    results = []
+    for template in (None, torch.zeros(1)):
+        state = engine.init_state(plan, template=template)
+        state, seen = engine.train_epoch(plan, state, x, y, 16, None, np.arange(48), alpha=0.2,
+                                         dropout=0.2)
+        results.append(([to_numpy(w) for w in state.weights + state.feedback], seen,
+                        to_numpy(engine.predict(plan, state, data.test_x[:30]))))
+    (a, seen_a, test_a), (b, seen_b, test_b) = results
+    for wa, wb in zip(a, b):
+        np.testing.assert_array_equal(wb, wa)
+    np.testing.assert_array_equal(seen_b, seen_a)
+    np.testing.assert_array_equal(test_b, test_a)

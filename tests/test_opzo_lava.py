@@ -18,12 +18,15 @@ from lava_plastic.rules import make_rule
 pytestmark = [pytest.mark.lava, pytest.mark.usefixtures("lava_clean")]
 
 
-def learn_both(rule_name, sizes, n_train=10, n_test=6, dropout=0.0, alphas=(0.3, 0.2), **rule_kw):
+def learn_both(rule_name, sizes, n_train=10, n_test=6, dropout=0.0, alphas=(0.3, 0.2),
+               precision="float", **rule_kw):
     data = load_digits(seed=0)
     x, y = data.train_x[:n_train], data.train_y[:n_train]
     x_test, y_test = data.test_x[:n_test], data.test_y[:n_test]
-    net = PlasticNetwork(sizes, n_steps=8, reset="subtract", dv=2048, output="readout")
-    plan = compile_plan(net, make_rule(rule_name, lr=2**-6, seed=1, momentum=0.9, **rule_kw))
+    net = PlasticNetwork(sizes, n_steps=8, reset="subtract", dv=2048, output="readout",
+                         precision=precision, weight_bits=7 if precision == "fixed" else 8)
+    lr = 2**-9 if precision == "fixed" else 2**-6
+    plan = compile_plan(net, make_rule(rule_name, lr=lr, seed=1, momentum=0.9, **rule_kw))
     w0 = engine.init_weights(net, seed=2)
     lava = {"seen": [], "test": []}
     with PlasticGraph(plan, w0, x, y, x_test, y_test, dropout=dropout) as graph:
@@ -67,6 +70,33 @@ def test_lava_graph_and_engine_learn_the_same(rule_name, sizes, options):
     for a, b in zip(lava["m"], eng["m"]):
         assert np.abs(b).max() > 1e-3
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule_name, options", [
+    ("opzo", dict(site="activity", dropout=0.25)),
+    ("opzo", dict(site="membrane", antithetic=True, noise="rademacher")),
+    ("opzo", dict(two_point=True, noise="sphere")),
+    ("opzo", dict(aligned=False, site="membrane")),
+    ("zo", dict(site="membrane")),
+    ("opzo-dfa", dict(dropout=0.25)),
+], ids=["opzo-activity-dropout", "opzo-membrane-antithetic", "opzo-two-point", "opzo-unaligned",
+        "zo", "dfa"])
+def test_fixed_point_lava_graph_and_engine_learn_the_same_integers(rule_name, options):
+    """Fixed point (the sse loss): after two epochs the same integer weights, M and readout
+    sums, while learning and at test time."""
+    options = dict(options)
+    dropout = options.pop("dropout", 0.0)
+    lava, eng, w0 = learn_both(rule_name, (64, 12, 10, 10), dropout=dropout, precision="fixed",
+                               loss="sse", **options)
+    for epoch in range(2):
+        np.testing.assert_array_equal(lava["seen"][epoch], eng["seen"][epoch])
+        np.testing.assert_array_equal(lava["test"][epoch], eng["test"][epoch])
+    for k, (a, b, w) in enumerate(zip(lava["weights"], eng["weights"], w0)):
+        assert np.abs(b - w).max() >= 1, f"layer {k} did not learn"
+        np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
+    for a, b in zip(lava["m"], eng["m"]):
+        assert a.dtype == np.int64 and np.abs(b).max() > 0
+        np.testing.assert_array_equal(a, b)
 
 
 def test_spatial_bp_is_refused_in_the_graph():

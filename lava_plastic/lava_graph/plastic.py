@@ -37,7 +37,7 @@ from lava_plastic.processes.readout.process import Readout
 from lava_plastic.processes.sample_source.process import SampleSource
 from lava_plastic.processes.spike_counter.process import SpikeCounter
 from lava_plastic.processes.three_factor_lif.process import ThreeFactorLIF
-from lava_plastic.rules.base import check_labels
+from lava_plastic.rules.base import B_SHIFT, check_labels
 
 
 def stock_dense_args(fixed: bool, w: np.ndarray, weight_exp: int) -> dict:
@@ -148,12 +148,14 @@ class StreamGraph:
                 self.gates.append(mf.learning)
                 self.alphas.append(mf.alpha)
                 continue
-            if rule.feedback_kind == "random":
+            exp = 0
+            if rule.feedback_kind == "random":  # fixed point: 8-bit B in units of 2**-B_SHIFT
                 sent, w = readout.error_out, -np.asarray(feedback[lp.k]).T
+                exp = -B_SHIFT if fixed else 0
             else:  # scalar: the loss to every neuron
-                sent, w = readout.loss_out, np.ones((lp.n_out, 1))
+                sent, w = readout.loss_out, np.ones((lp.n_out, 1), dtype=np.int64)
             projection = Dense(name=f"feedback{lp.k}", num_message_bits=24,
-                               **stock_dense_args(fixed, w, 0))
+                               **stock_dense_args(fixed, w, exp))
             sent.connect(projection.s_in)
             projection.a_out.connect(mod_in)
 
@@ -163,8 +165,9 @@ class StreamGraph:
         raise NotImplementedError
 
     def feedback(self) -> tuple[np.ndarray, ...]:
-        """OPZO's ``M_k`` as they stand (empty for the other rules)."""
-        return tuple(np.asarray(mf.m.get(), dtype=np.float64) for mf in self.feedbacks)
+        """OPZO's ``M_k`` as they stand (empty for the other rules; fixed point: int64)."""
+        dtype = np.int64 if self.net.fixed else np.float64
+        return tuple(np.asarray(mf.m.get()).astype(dtype) for mf in self.feedbacks)
 
     def set_alpha(self, alpha: float):
         """The online rules' noise scale from the next run on (the epoch's, say)."""
@@ -197,7 +200,7 @@ class StreamGraph:
         """Output spike counts (a readout's summed outputs) of samples ``start .. start +
         n_samples - 1`` as last presented."""
         counts = np.asarray(self.counter.counts.get())[start : start + n_samples]
-        return counts.astype(np.float64 if self.online else np.int64)
+        return counts.astype(np.float64 if self.online and not self.net.fixed else np.int64)
 
     def train_epoch(self) -> np.ndarray:
         """Present every training sample once, in order, learning on. Returns their output

@@ -83,14 +83,16 @@ def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
     net = plan.net
     if is_online(plan.rule):
         kind = plan.rule.feedback_kind
-        if kind == "momentum":
-            return tuple(np.zeros((n, net.n_classes)) for n in net.hidden_sizes)
+        if kind == "momentum":  # fixed point: int64 registers in units of 2**-M_BITS
+            return tuple(np.zeros((n, net.n_classes), dtype=np.int64 if net.fixed else np.float64)
+                         for n in net.hidden_sizes)
         if kind == "random":
             if bs is None:
                 bs = projection_matrices(plan.rule.seed, net.n_classes, net.hidden_sizes)
-            # checked as DRTP's are; kept real (the rule projects the real error)
-            projection_weights(bs, net.n_classes, net.hidden_sizes, fixed=False)
-            return tuple(np.asarray(b, dtype=np.float64) for b in bs)
+            # checked as DRTP's are; real in float (the rule projects the real error), 8-bit in
+            # fixed point (units of 2**-B_SHIFT)
+            quantized = projection_weights(bs, net.n_classes, net.hidden_sizes, net.fixed)
+            return quantized if net.fixed else tuple(np.asarray(b, np.float64) for b in bs)
         return ()
     if bs is None:
         bs = projection_matrices(plan.rule.seed, net.n_classes, net.hidden_sizes)
@@ -264,7 +266,7 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500,
     if parallel is not None:
         rows = parallel.for_batch(len(x)).share(rows)
     online_rule = is_online(plan.rule)
-    score_dtype = template.dtype if online_rule else xp.int64
+    score_dtype = template.dtype if online_rule and not plan.net.fixed else xp.int64
     out = [xp.zeros((0, plan.net.n_classes), dtype=score_dtype, device=device(template))]
     for i in range(0, len(rows), batch_size):
         xb = _on_engine(template, encode_input(plan.net, x[rows[i : i + batch_size]],

@@ -14,6 +14,9 @@ ACTIVITY_BITS = 6
 """Fraction bits of the hidden activity a readout network's layers send (the online rules: a
 spike plus noise, graded): 1.0 is ``2**6``. With OTTT's leak 0.5 a spike train's trace stays
 below 2 spikes, 7 bits unsigned (a Loihi trace's width)."""
+ACTIVITY_REGISTER_BITS = 10
+"""Fixed point: the graded activity saturates to signed 10 bits (|out| < 8 spikes: a spike plus
+its noise, times the dropout's rescaling)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,22 +20,29 @@ engine's; ``M`` is updated every step.
 """
 from __future__ import annotations
 
-from lava_plastic.engine import fire, lif_float_voltage
+from lava_plastic import fixed_point as fp
+from lava_plastic.engine import fire, lif_fixed_voltage, lif_float_voltage
 from lava_plastic.learning import synapse
 from lava_plastic.learning.neuron import NeuronState, current, rest, surrogate
-from lava_plastic.learning.network import ACTIVITY_BITS
+from lava_plastic.learning.network import ACTIVITY_BITS, ACTIVITY_REGISTER_BITS
 from lava_plastic.learning.parallel import DataParallel
 from lava_plastic.learning.plan import LayerPlan, Plan
 from lava_plastic.noise import (NOISE_BITS, STREAM_DROPOUT, STREAM_PERTURBATION, row_bits,
                                 row_perturbation)
-from lava_plastic.rules.base import B_SHIFT, DELTA_SHIFT
-from lava_plastic.rules.opzo import loss_value, momentum_estimate, momentum_step, output_error
-from lava_plastic.xp import device, namespace
+from lava_plastic.rules.base import B_SHIFT, DELTA_SHIFT, MOD_BITS
+from lava_plastic.rules.opzo import (ALPHA_BITS, ERROR_BITS, M_BITS, fixed_scale, loss_value,
+                                     loss_value_fixed, momentum_estimate, momentum_shift,
+                                     momentum_step, momentum_step_fixed, output_error,
+                                     output_error_fixed)
+from lava_plastic.xp import device, int64, namespace
 
 ACTIVITY_UNIT = 2**ACTIVITY_BITS
 """A spike in the hidden activity's units."""
 DROPOUT_BITS = 16
 """Uniform bits per dropout decision (a neuron is kept when they reach ``rate * 2**16``)."""
+KEEP_BITS = 8
+"""Fixed point: a kept neuron's activity and third factor are multiplied by ``round(2**8 /
+(1 - rate))`` and shifted right by 8 (floor)."""
 
 
 def noise(rule, lp: LayerPlan, rows, t: int, xp, dtype, dev):
@@ -46,18 +53,23 @@ def noise(rule, lp: LayerPlan, rows, t: int, xp, dtype, dev):
     step, negate = (t // 2, t % 2 == 1) if rule.antithetic else (t, False)
     values = row_perturbation((rule.seed, STREAM_PERTURBATION, lp.k, step), rows, lp.n_out,
                               rule.noise, xp, dev)
-    z = xp.astype(values, dtype) * 2.0**-NOISE_BITS
+    # fixed point keeps the integers (units of 2**-NOISE_BITS), float their values
+    z = values if lp.fixed else xp.astype(values, dtype) * 2.0**-NOISE_BITS
     return -z if negate else z
 
 
 def dropout_mask(rule, lp: LayerPlan, rows, rate: float, xp, dtype, dev):
     """Each sample's dropout mask of hidden layer ``lp`` ``(batch, n_k)``, constant over the
-    sample: ``1 / (1 - rate)`` for a kept neuron, 0 for a dropped one, keyed by the seed, the
-    layer and the sample's ordinal; ``None`` for rate 0."""
+    sample: ``1 / (1 - rate)`` for a kept neuron (fixed point: ``round(2**KEEP_BITS / (1 -
+    rate))``), 0 for a dropped one, keyed by the seed, the layer and the sample's ordinal;
+    ``None`` for rate 0."""
     if rate == 0:
         return None
     bits = row_bits((rule.seed, STREAM_DROPOUT, lp.k), rows, lp.n_out, DROPOUT_BITS, xp, dev)
-    return xp.astype(bits >= int(round(rate * 2**DROPOUT_BITS)), dtype) * (1.0 / (1.0 - rate))
+    kept = bits >= int(round(rate * 2**DROPOUT_BITS))
+    if lp.fixed:  # the rescaling as an integer factor and a shift (hidden_step)
+        return xp.astype(kept, xp.int64) * int(round(2**KEEP_BITS / (1.0 - rate)))
+    return xp.astype(kept, dtype) * (1.0 / (1.0 - rate))
 
 
 def hidden_step(lp: LayerPlan, site: str, state: NeuronState, a_in, z, alpha: float, mask, xp):
@@ -67,6 +79,8 @@ def hidden_step(lp: LayerPlan, site: str, state: NeuronState, a_in, z, alpha: fl
     activity site, times the mask; in units of ``2**-ACTIVITY_BITS``) and the surrogate of its
     pre-reset potential."""
     u = current(lp, state.u, a_in, xp)
+    if lp.fixed:
+        return _hidden_step_fixed(lp, site, state, u, z, alpha, mask, xp)
     v = lif_float_voltage(state.v, u, lp.dv, 0.0)
     if z is not None and site == "membrane":
         v = v + (alpha * lp.vth) * z
@@ -80,26 +94,105 @@ def hidden_step(lp: LayerPlan, site: str, state: NeuronState, a_in, z, alpha: fl
     return NeuronState(u, v, state.count), out, psi
 
 
-def hidden_delta(kind: str, psi, mod, z, alpha: float, mask):
+def _hidden_step_fixed(lp: LayerPlan, site: str, state: NeuronState, u, z, alpha: int, mask,
+                       xp):
+    """:func:`hidden_step` in Loihi 2's arithmetic: Lava's 24-bit voltage update; membrane noise
+    ``(alpha z) vth`` floored to the voltage's units and the voltage saturated again; the
+    activity ``s << ACTIVITY_BITS`` plus the noise floored to its units, times the mask's
+    factor shifted right by ``KEEP_BITS``, saturated to ``ACTIVITY_REGISTER_BITS``. ``alpha``
+    is ``round(alpha * 2**ALPHA_BITS)``; ``z`` integers in units of ``2**-NOISE_BITS``."""
+    v = lif_fixed_voltage(state.v, u, lp.dv, 0, xp)
+    noise_bits = ALPHA_BITS + NOISE_BITS
+    if z is not None and site == "membrane":  # vth is 2**(vth bits + 6) voltage units
+        scaled = fp.shift_by_exponent(alpha * int64(z, xp), lp.vth.bit_length() - 1 - noise_bits,
+                                      xp)
+        v = fp.saturate(v + scaled, fp.UV_BITS, xp)
+    psi = surrogate(lp, v, xp)
+    v, spikes = fire(v, lp.vth, lp.reset_subtract)
+    out = xp.astype(spikes, xp.int64) << ACTIVITY_BITS
+    if z is not None and site == "activity":
+        out = out + fp.shift_by_exponent(alpha * int64(z, xp), ACTIVITY_BITS - noise_bits, xp)
+    if mask is not None:
+        out = (out * mask) >> KEEP_BITS
+    out = fp.clip_signed(out, ACTIVITY_REGISTER_BITS, xp)
+    return NeuronState(u, xp.astype(v, xp.int32), state.count), out, psi
+
+
+def hidden_delta(lp: LayerPlan, kind: str, psi, mod, z, alpha, mask):
     """A hidden layer's third factor (eq. 7, in the synapse's units ``2**DELTA_SHIFT``) from
     the surrogate ``psi`` and noise ``z`` of the wavefront it pairs with and its modulatory
     input ``mod``: the projected descent signal ``-g`` (``momentum``: ``-M e``, ``random``:
     ``-B^T e``, ``backprop``: ``W^T delta``), or for ``scalar`` (ZO_sp) the broadcast loss ``L``,
-    giving ``-g = -z L / alpha``."""
+    giving ``-g = -z L / alpha``. Fixed point: ``-g`` saturated to the signed ``MOD_BITS``
+    modulation register, times the integer surrogate (and the mask's factor, shifted)."""
+    if lp.fixed:  # alpha is round(alpha * 2**ALPHA_BITS); mod in units of 2**-ERROR_BITS
+        m = mod
+        if kind == "scalar":  # -z L / alpha: units 2**-NOISE_BITS, 2**-ERROR_BITS, 1/alpha's
+            inverse = int(round(2 ** (2 * ALPHA_BITS) / alpha))
+            m = -((int64(z) * (mod * inverse)) >> (NOISE_BITS + ALPHA_BITS))
+        delta = int64(psi) * fp.clip_signed(m, MOD_BITS)
+        return delta if mask is None else (delta * mask) >> KEEP_BITS
     m = z * (mod * (-1.0 / alpha)) if kind == "scalar" else mod
     delta = psi * (m * 2.0**B_SHIFT)
     return delta if mask is None else delta * mask
 
 
-def readout_delta(e):
-    """The readout's third factor: its own gradient ``-e`` in the synapse's units."""
+def readout_error(lp: LayerPlan, rule, a_in, y_star, xp):
+    """The readout's output (in thresholds; fixed point: its synaptic input), its error
+    ``e = dL/do`` (fixed point: :func:`lava_plastic.rules.opzo.output_error_fixed`) and, for
+    ZO_sp, the loss: ``(o, e, L)``."""
+    if lp.fixed:
+        vth_bits = lp.vth.bit_length() - 1 - fp.VTH_SHIFT
+        e = output_error_fixed(a_in, y_star, vth_bits, xp)
+        return a_in, e, loss_value_fixed(e, xp) if rule.feedback_kind == "scalar" else None
+    o = a_in / lp.vth
+    loss = loss_value(o, y_star, rule.loss, xp) if rule.feedback_kind == "scalar" else None
+    return o, output_error(o, y_star, rule.loss, xp), loss
+
+
+def readout_delta(lp: LayerPlan, e):
+    """The readout's third factor: its own gradient ``-e`` in the synapse's units (fixed point:
+    shifted from the error's units, within 13 bits)."""
+    if lp.fixed:
+        return -(int64(e) << (DELTA_SHIFT - ERROR_BITS))
     return e * -(2.0**DELTA_SHIFT)
 
 
-def momentum_modulation(m, e):
+def momentum_modulation(lp: LayerPlan, m, e):
     """OPZO's projected descent signal ``-M e`` ``(batch, n_k)`` (eq. 5) for errors ``e``
-    ``(batch, C)`` and ``M`` ``(n_k, C)``."""
+    ``(batch, C)`` and ``M`` ``(n_k, C)`` (fixed point: units of ``2**-ERROR_BITS``, floored)."""
+    if lp.fixed:
+        return -((int64(e) @ m.T) >> M_BITS)
     return -(e @ m.T)
+
+
+def random_modulation(lp: LayerPlan, b, e):
+    """DFA's projected descent signal ``-B^T e`` (fixed point: ``B`` in 8 bits, floored to
+    units of ``2**-ERROR_BITS``)."""
+    if lp.fixed:  # (-B)^T e floored, as a Dense of the negated B with weight_exp -B_SHIFT
+        return (int64(e) @ -int64(b)) >> B_SHIFT
+    return -(e @ b)
+
+
+def momentum_estimate_of(lp: LayerPlan, z, caused):
+    """Eq. 6's summed estimate ``sum_b z_b o~_b^T`` of hidden layer ``lp`` (fixed point:
+    exact in int64)."""
+    if lp.fixed:
+        return momentum_estimate(int64(z), int64(caused))
+    return momentum_estimate(z, caused)
+
+
+def momentum_update(lp: LayerPlan, rule, m, estimate, count: int, alpha: float):
+    """Eq. 6 for hidden layer ``lp`` from the summed ``estimate`` of ``count`` samples: float
+    in place of ``m``, fixed point into a new register (:func:`lava_plastic.rules.opzo.
+    momentum_step_fixed`: ``z`` in units of ``2**-NOISE_BITS`` times the readout's input, in
+    units of ``2**-vth_bits``). Returns the new ``M``."""
+    if lp.fixed:
+        vth_bits = lp.vth.bit_length() - 1 - fp.VTH_SHIFT
+        return momentum_step_fixed(m, int64(estimate), count, momentum_shift(rule.momentum),
+                                   NOISE_BITS + vth_bits - M_BITS, namespace(estimate))
+    return momentum_step(m, estimate, count, rule.momentum,
+                         1.0 / alpha if rule.scale_by_alpha else 1.0)
 
 
 def backprop_modulation(plan: Plan, upper, weights_above):
@@ -112,31 +205,38 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
               alpha: float = 0.0, dropout: float = 0.0, parallel: DataParallel | None = None):
     """Present a batch (``payload`` ``(batch, n_in)``, the same input every step, or
     ``(batch, steps, n_in)``, an input per step and none after the last; one-hot ``y_star``;
-    the samples' ordinals ``rows`` keying their noise) for ``n_steps`` steps from rest. Returns the readout's
-    summed outputs ``(batch, C)`` (in voltage units), and, if ``learn``, each layer's update
-    accumulator (ascent directions, as the DRTP engine's) and the feedback state after the
-    batch (``M_k`` updated in place), else ``None, feedback``. ``alpha``: the noise scale;
-    ``dropout``: the hidden layers' dropout rate (training only). With ``parallel`` the batch is
-    this rank's share (``rows`` their global ordinals): every step's estimates of ``M`` and the
-    accumulators are summed across the ranks, so every rank learns what one process learns
-    from the whole batch."""
+    the samples' ordinals ``rows`` keying their noise) for ``n_steps`` steps from rest. Returns
+    the readout's summed outputs ``(batch, C)`` (in voltage units), and, if ``learn``, each
+    layer's update accumulator (ascent directions, as the DRTP engine's) and the feedback state
+    after the batch (float: ``M_k`` updated in place), else ``None, feedback``. ``alpha``: the
+    noise scale; ``dropout``: the hidden layers' dropout rate (training only). With
+    ``parallel`` the batch is this rank's share (``rows`` their global ordinals): every step's
+    estimates of ``M`` and the accumulators are summed across the ranks, so every rank learns
+    what one process learns from the whole batch."""
     xp = namespace(payload)
     rule, layers = plan.rule, plan.layers
     n_layers, hidden = len(layers), len(layers) - 1
+    fixed = plan.net.fixed
     dtype, dev = weights[0].dtype, device(payload)
     batch = payload.shape[0]
     kind = rule.feedback_kind
     noisy = learn and rule.noisy
+    if fixed and noisy:  # the noise scale as an integer factor
+        alpha = fixed_scale(alpha, ALPHA_BITS, "the noise scale alpha")
     masks = [dropout_mask(rule, lp, rows, dropout if learn else 0.0, xp, dtype, dev)
              for lp in layers[:-1]]
-    y_star = xp.astype(y_star, dtype)
+    if not fixed:
+        y_star = xp.astype(y_star, dtype)
     neurons = [rest(lp, batch, xp, dev, dtype) for lp in layers[:-1]]
-    summed = xp.zeros((batch, plan.net.n_classes), dtype=dtype, device=dev)
+    summed = xp.zeros((batch, plan.net.n_classes), dtype=xp.int64 if fixed else dtype,
+                      device=dev)
     layer_in = [None] * n_layers
     traces = [None] * n_layers
     # A constant input (direct coding): the first layer's synaptic input is computed once, and
-    # its trace is the payload times the trace of a constant 1.
+    # in float its trace is the payload times the trace of a constant 1 (fixed point's decay
+    # rounds: its trace is kept as it is).
     constant = payload.ndim == 2
+    first_factor = constant and not fixed
     a_first = synapse.forward(layers[0], weights[0], payload, xp) if constant else None
     no_input = None if constant else xp.zeros_like(payload[:, 0])
     psi_lines = [[] for _ in range(hidden)]
@@ -153,17 +253,17 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
             s = payload
         else:
             s = payload[:, t] if t < payload.shape[1] else no_input
-        o = None
         if clean:
             o_clean = clean_step(plan, weights, clean_neurons, clean_in, s, a_first, masks, t, xp)
         for k, lp in enumerate(layers):
             if t == 0:
-                a_in = xp.zeros((batch, lp.n_out), dtype=dtype, device=dev)
+                a_in = xp.zeros((batch, lp.n_out), dtype=a_first.dtype if constant else dtype,
+                                device=dev)
             elif k == 0 and constant:
                 a_in = a_first
             else:
                 a_in = synapse.forward(lp, weights[k], layer_in[k], xp)
-            previous = (1.0 if k == 0 and constant else layer_in[k]) if t else None
+            previous = (1.0 if k == 0 and first_factor else layer_in[k]) if t else None
             pre = traces[k] = synapse.trace_step(lp, traces[k], previous, xp)
             if lp.hidden:
                 z = noise(rule, lp, rows, t, xp, dtype, dev) if noisy else None
@@ -174,8 +274,9 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
                     pre_lines[k].append(pre)
                     z_lines[k].append(z)
             else:
-                o = a_in / lp.vth  # the readout's output, in thresholds
-                summed = summed + a_in
+                summed = summed + xp.astype(a_in, summed.dtype)
+                if learn:
+                    o, e, loss = readout_error(lp, rule, a_in, y_star, xp)
                 out_pre, out = pre, None
             layer_in[k] = s
             s = out
@@ -183,58 +284,59 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
             continue
         # At t = 0 the readout's input is dropped: nothing caused o[0], and no error is sent
         # (the graph's readout has not received the sample's target yet).
-        e = output_error(o, y_star, rule.loss, xp) if t else None
-        if t:  # the readout learns from its own error and the input that caused o[t]
-            accs[-1] = _add(accs[-1], synapse.accumulate(layers[-1], readout_delta(e), out_pre,
-                                                         xp))
+        if not t:
+            e = loss = None
+        else:  # the readout learns from its own error and the input that caused o[t]
+            accs[-1] = _add(accs[-1], synapse.accumulate(layers[-1], readout_delta(layers[-1], e),
+                                                         out_pre, xp))
         if e_prev is not None:
-            upper = readout_delta(e_prev)  # BP: the layer above's third factor
+            upper = readout_delta(layers[-1], e_prev)  # BP: the layer above's third factor
             for k in reversed(range(hidden)):
                 lp = layers[k]
                 step = t - lp.align
                 if step < 0:
                     break
                 if kind == "momentum":
-                    mod = momentum_modulation(feedback[k], e_prev)
+                    mod = momentum_modulation(lp, feedback[k], e_prev)
                 elif kind == "random":
-                    mod = -(e_prev @ feedback[k])
+                    mod = random_modulation(lp, feedback[k], e_prev)
                 elif kind == "scalar":
                     mod = loss_prev[:, None]
                 else:
                     mod = backprop_modulation(plan, upper, weights[k + 1])
-                delta = upper = hidden_delta(kind, psi_lines[k][step], mod, z_lines[k][step],
-                                             alpha, masks[k])
+                delta = upper = hidden_delta(lp, kind, psi_lines[k][step], mod,
+                                             z_lines[k][step], alpha, masks[k])
                 pre = pre_lines[k][step]
                 if pre is None:  # the sample's first step: no input yet
                     continue
-                if k == 0 and constant:
+                if k == 0 and first_factor:
                     first_sum = _add(first_sum, delta * pre)
                 else:
                     accs[k] = _add(accs[k], synapse.accumulate(lp, delta, pre, xp))
         if kind == "momentum":
-            scale = 1.0 / alpha if rule.scale_by_alpha else 1.0
             learning = [k for k in range(hidden) if t - layers[k].lag >= 0]
             caused = o - o_clean if clean else o  # what the noise changed in the output
-            estimates = [momentum_estimate(z_lines[k][t - layers[k].lag], caused)
+            estimates = [momentum_estimate_of(layers[k], z_lines[k][t - layers[k].lag], caused)
                          for k in learning]
             total = batch
             if parallel is not None:
                 parallel.sum(estimates)
                 total = parallel.batch_rows
+            feedback = list(feedback)
             for k, estimate in zip(learning, estimates):
-                momentum_step(feedback[k], estimate, total, rule.momentum, scale)
-        e_prev = e
-        if kind == "scalar" and t:
-            loss_prev = loss_value(o, y_star, rule.loss, xp)
+                feedback[k] = momentum_update(layers[k], rule, feedback[k], estimate, total, alpha)
+            feedback = tuple(feedback)
+        e_prev, loss_prev = e, loss
     if not learn:
         return summed, None, feedback
-    if constant:
+    if first_factor:
         if first_sum is None:
             first_sum = xp.zeros((batch, layers[0].n_out), dtype=dtype, device=dev)
         accs[0] = synapse.accumulate(layers[0], first_sum, payload, xp)
     for k, lp in enumerate(layers):
         if accs[k] is None:
-            accs[k] = xp.zeros((lp.n_out, lp.n_in), dtype=dtype, device=dev)
+            accs[k] = xp.zeros((lp.n_out, lp.n_in), dtype=xp.int32 if fixed else dtype,
+                               device=dev)
     if parallel is not None:
         parallel.sum(accs)
     return summed, tuple(accs), feedback
@@ -252,7 +354,7 @@ def clean_step(plan: Plan, weights, neurons, layer_in, s, a_first, masks, t: int
             a_in = synapse.forward(lp, weights[k], layer_in[k], xp)
         layer_in[k] = s
         if lp.output:
-            return a_in / lp.vth
+            return a_in if lp.fixed else a_in / lp.vth
         neurons[k], s, _ = hidden_step(lp, "activity", neurons[k], a_in, None, 0.0, masks[k], xp)
 
 

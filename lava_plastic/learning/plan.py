@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass
 
 from lava_plastic import fixed_point as fp
-from lava_plastic.learning.network import PlasticNetwork
+from lava_plastic.learning.network import ACTIVITY_REGISTER_BITS, PlasticNetwork
+from lava_plastic.rules.opzo import momentum_shift
 from lava_plastic.rules.base import (ACC_BITS, DELTA_SHIFT, MAX_LR_SHIFT, PLASTIC_WEIGHT_MAX,
                                      Rule, sigmoid_surrogate_table, surrogate_width_shift)
 
@@ -38,7 +39,7 @@ class LayerPlan:
     The presynaptic term of the pairs (:mod:`lava_plastic.rules.opzo` for the online rules):
     ``trace_decay`` is the retention of the synapse's trace of its input, ``p <- decay p + s``
     (0: the previous input, DRTP's; the postsynaptic membrane's ``1 - dv/4096`` for OTTT's
-    trace), in units of ``2**-pre_bits`` (the payload's fraction bits at the first layer, else
+    trace, in fixed point the 12-bit factor ``4096 - dv``), in units of ``2**-pre_bits`` (the payload's fraction bits at the first layer, else
     :data:`TRACE_BITS` for the online rules' spikes and 0 for DRTP's). ``lag``: steps from this
     layer's activity to the output (``K - 1 - k``). ``align``: steps between a hidden neuron's
     potential and the error that reaches it about that wavefront (``lag + 1`` for the online
@@ -69,7 +70,7 @@ class LayerPlan:
     forward_bound: int
     a_bound: int
     reset_subtract: bool
-    trace_decay: float
+    trace_decay: float | int
     pre_bits: int
     lag: int
     align: int
@@ -112,6 +113,14 @@ def lr_shift(net: PlasticNetwork, lr: float, k: int, pre_bits: int | None = None
     return shift
 
 
+def trace_decay(net: PlasticNetwork, traced: bool):
+    """The retention of a synapse's trace: OTTT's follows its postsynaptic membrane,
+    ``1 - dv/4096`` (fixed point: the 12-bit factor ``4096 - dv``); 0 without a trace."""
+    if not traced:
+        return 0 if net.fixed else 0.0
+    return fp.DECAY_UNITY - net.dv if net.fixed else 1 - net.dv / fp.DECAY_UNITY
+
+
 def is_online(rule: Rule) -> bool:
     """Whether ``rule`` trains online through time from an output error at every step (OPZO and
     its baselines, :mod:`lava_plastic.rules.opzo`)."""
@@ -129,8 +138,14 @@ def check_rule(net: PlasticNetwork, rule: Rule) -> None:
     if not online and net.output != "spiking":
         raise ValueError(f"{rule.name} learns from output spikes: use output='spiking'")
     if online and net.fixed:
-        raise ValueError(f"{rule.name} runs in float so far: its fixed-point form is not "
-                         f"implemented yet")
+        for refused, why in ((rule.feedback_kind == "backprop", "spatial BP runs in float: it "
+                              "is the reference"),
+                             (rule.loss != "sse", f"fixed point learns from the sse loss's error "
+                              f"e = o - y, not {rule.loss}'s"),
+                             (rule.scale_by_alpha, "fixed point drops eq. 6's 1/alpha")):
+            if refused:
+                raise ValueError(f"{rule.name}: {why}")
+        momentum_shift(rule.momentum)
     if getattr(rule, "antithetic", False) and net.n_steps % 2:
         raise ValueError(f"antithetic noise pairs consecutive steps: the number of steps must "
                          f"be even, got {net.n_steps}")
@@ -160,8 +175,12 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
         graded = k == 0
         max_in = 2 ** (net.in_bits(k)) if graded else 1
         pair_bound = 2**DELTA_SHIFT * max_in
-        acc_bound = (net.n_steps - 1) * batch_size * pair_bound
         hidden = k < n_layers - 1
+        if online:  # the readout's third factor may reach 2**12; a trace sums its decaying inputs
+            max_in = 2 ** (ACTIVITY_REGISTER_BITS - 1) if k else 2 ** net.in_bits(0)
+            trace_bound = max_in * fp.DECAY_UNITY // max(net.dv, 1) if hidden else max_in
+            pair_bound = 2 ** (DELTA_SHIFT + 1) * trace_bound
+        acc_bound = (net.n_steps - 1) * batch_size * pair_bound
         pre_bits = net.in_bits(k)
         shift = lr_shift(net, rule.layer_lr(k, n_layers), k, pre_bits)
         # the write adds rounding noise below 2**shift to the register
@@ -182,7 +201,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       acc_matmul=fp.matmul_dtype(acc_bound),
                       forward_matmul=forward_matmul, forward_chunks=forward_chunks,
                       forward_bound=forward_bound, reset_subtract=net.reset == "subtract",
-                      trace_decay=1 - net.dv / fp.DECAY_UNITY if online and hidden else 0.0,
+                      trace_decay=trace_decay(net, online and hidden),
                       pre_bits=pre_bits,
                       lag=n_layers - 1 - k,
                       align=n_layers - k if online and hidden and rule.aligned else 0,

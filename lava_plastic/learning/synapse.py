@@ -32,11 +32,15 @@ def forward(lp: LayerPlan, weights, s_in, xp):
 def trace_step(lp: LayerPlan, trace, previous_input, xp):
     """The presynaptic term of a step, the trace of the inputs up to the previous step:
     ``p <- decay p + s`` (DRTP's decay 0: the previous input; OTTT's ``a^ <- lam a^ + s``,
-    section 3.1 of the OPZO paper). ``trace`` ``None``: a sample's first step."""
+    section 3.1 of the OPZO paper; fixed point ``(p * factor) >> 12`` toward zero). ``trace``
+    ``None``: a sample's first step."""
     if previous_input is None:
         return None
     if trace is None or not lp.trace_decay:
         return previous_input
+    if lp.fixed:  # the 12-bit factor, shifted toward zero as Loihi decays its state
+        return previous_input + fp.shift_right_toward_zero(trace * lp.trace_decay,
+                                                           fp.DECAY_BITS, xp)
     return previous_input + lp.trace_decay * trace
 
 

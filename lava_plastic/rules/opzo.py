@@ -32,6 +32,32 @@ the next layer receives the graded ``s + alpha z``) or membrane potential, antit
 ``(z, -z)`` on consecutive steps as an option; ``alpha`` decays linearly from ``alpha`` to
 ``alpha_end`` over the epochs (App. C.3.2).
 
+Fixed point (Loihi 2's arithmetic; float computes the same quantities in the same units
+without rounding or saturation):
+
+=============================  ==========================================================
+neuron ``u``, ``v``            Lava's 24-bit LIF arithmetic, reset by subtracting ``vth << 6``
+noise ``z``                    integers in units of ``2**-12`` (:mod:`lava_plastic.noise`)
+``alpha``                      ``round(alpha * 2**ALPHA_BITS)``; membrane noise ``(alpha z)``
+                               floored to voltage units, the voltage saturated again
+hidden activity                ``s << 6`` plus the activity noise floored to ``2**-6``, times
+                               ``round(2**8 / (1 - rate))`` and ``>> 8`` for dropout, signed
+                               10 bits (``ACTIVITY_REGISTER_BITS``)
+trace                          ``(a * (4096 - dv)) >> 12`` toward zero, plus the input
+surrogate                      the sigmoid's 64-entry table (:mod:`lava_plastic.rules.base`)
+error ``e``                    the ``sse`` loss only: ``(o - y) >> (vth bits - 7)``, floored,
+                               signed 9 bits (``|e| < 2``); ZO_sp's loss ``sum e^2 >> 8``
+``M``                          int64 in units of ``2**-24``; ``1 - lam = 2**-shift``
+                               (:func:`momentum_shift`): ``M - (M >> shift) + (z o~ // n) >>
+                               (12 + vth bits - 24 + shift)``
+modulation ``-g``              ``-M e >> 24``, ``(-B)^T e >> 7`` or ``-(z L round(2**16 /
+                               alpha)) >> 20``, saturated to signed 8 bits
+third factor                   ``psi * m`` (hidden), ``-e << 4`` (readout): signed 13 bits
+accumulator, write             32 bits, the plan's static bound; stochastic rounding to 8 bits
+=============================  ==========================================================
+
+Spatial BP and eq. 6's ``1/alpha`` run in float only.
+
 Pipelining: in the Lava graph every synapse delays one step, so the output at step ``t`` carries
 the noise injected at hidden layer ``k`` at step ``t - lag_k`` (``lag_k = K - 1 - k`` for ``K``
 weight layers), and the error of step ``t`` reaches the hidden layers at step ``t + 1``. ``M_k``
@@ -45,7 +71,9 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from lava_plastic import fixed_point as fp
 from lava_plastic.noise import DISTRIBUTIONS
+from lava_plastic.xp import int64
 from lava_plastic.rules.base import check_hyper_parameters
 
 LOSSES = ("mix", "mse", "ce", "sse")
@@ -59,6 +87,34 @@ NOISE_SITES = ("activity", "membrane")
 """Where the noise enters a hidden neuron: added to its output (the paper's default, section
 4.4) or to its membrane potential before the threshold."""
 FEEDBACKS = ("momentum", "random", "scalar", "backprop")
+
+
+ERROR_BITS = 7
+"""Fixed point: the error ``e`` in units of ``2**-7`` (the modulation's), a signed
+``ERROR_REGISTER_BITS``-bit saturating register."""
+ERROR_REGISTER_BITS = 9
+"""|e| < 2: the readout's third factor ``-e << (DELTA_SHIFT - ERROR_BITS)`` fits 13 bits."""
+ALPHA_BITS = 8
+"""Fixed point: the noise scale as ``round(alpha * 2**8)`` and ZO_sp's ``1/alpha`` likewise."""
+M_BITS = 24
+"""Fixed point: OPZO's ``M`` in units of ``2**-24`` (``1 - lam`` of 1e-5 moves it by a few
+hundred units per unit estimate), an int64 register."""
+
+
+def fixed_scale(value: float, bits: int, what: str) -> int:
+    """``round(value * 2**bits)``, refusing a scale that rounds to 0 (one ``ValueError``)."""
+    scaled = int(round(value * 2**bits))
+    if scaled < 1:
+        raise ValueError(f"{what} {value} is below the fixed-point resolution 2**-{bits}")
+    return scaled
+
+
+def momentum_shift(momentum: float) -> int:
+    """Fixed point: ``1 - lam`` as a power of two ``2**-shift`` (eq. 6's moving average as a
+    shift, as learning rates are), refusing ``lam`` below 0.5 or above ``1 - 2**-40``."""
+    if not 0.5 <= momentum <= 1 - 2**-40:
+        raise ValueError(f"fixed point takes momentum in [0.5, 1 - 2**-40], got {momentum}")
+    return int(round(-math.log2(1 - momentum)))
 
 
 def softmax(o, xp):
@@ -97,9 +153,26 @@ def loss_value(o, y_star, loss: str, xp):
     return (1 - MSE_WEIGHT) * ce + MSE_WEIGHT * mse
 
 
+def output_error_fixed(a_in, y_star, vth_bits: int, xp):
+    """Fixed point (``sse`` only: ``e = o - y``): the error of the readout's synaptic input
+    ``a_in`` (``o`` in units of ``2**-vth_bits``) against the one-hot target, floored to units
+    of ``2**-ERROR_BITS`` and saturated to ``ERROR_REGISTER_BITS`` bits."""
+    e = int64(a_in, xp) - (int64(y_star, xp) << vth_bits)
+    return fp.clip_signed(e >> (vth_bits - ERROR_BITS), ERROR_REGISTER_BITS, xp)
+
+
+def loss_value_fixed(e, xp):
+    """Fixed point: ``sse``'s ``L = sum e^2 / 2`` of each row of the fixed error, in units of
+    ``2**-ERROR_BITS`` (floored)."""
+    e = int64(e, xp)
+    return xp.sum(e * e, axis=1) >> (ERROR_BITS + 1)
+
+
 def momentum_estimate(z, o_tilde):
     """The batch's sum of eq. 6's one-point estimates, ``sum_b z_b o~_b^T`` ``(n_k, C)``, for
-    the noise ``z`` ``(batch, n_k)`` that reached the output ``o~`` ``(batch, C)``."""
+    the noise ``z`` ``(batch, n_k)`` that reached the output ``o~`` ``(batch, C)`` (fixed
+    point: exact integers, ``z`` in units of ``2**-NOISE_BITS`` and ``o~`` the readout's
+    synaptic input)."""
     return z.T @ o_tilde
 
 
@@ -113,6 +186,15 @@ def momentum_step(m, estimate, count: int, momentum: float, scale: float):
     m *= momentum
     m += estimate
     return m
+
+
+def momentum_step_fixed(m, estimate, count: int, shift: int, estimate_shift: int, xp):
+    """Eq. 6 in fixed point: ``M <- M - (M >> shift) + (estimate // count) >> (estimate_shift +
+    shift)`` (floor divisions), ``M`` in units of ``2**-M_BITS``, ``1 - lam = 2**-shift``
+    (:func:`momentum_shift`) and ``estimate_shift`` the bits taking the estimate's units to
+    ``M``'s. Returns the new ``M`` (int64)."""
+    increment = fp.shift_by_exponent(estimate // max(count, 1), -(estimate_shift + shift), xp)
+    return m - (m >> shift) + increment
 
 
 def alpha_at(alpha: float, alpha_end: float, epoch: int, epochs: int) -> float:

@@ -35,7 +35,7 @@ class MomentumFeedback(AbstractProcess):
                  name: ty.Optional[str] = None) -> None:
         super().__init__(plan=plan, rule=rule, name=name)
         shape = (plan.n_out, int(n_classes))
-        m = np.zeros(shape) if m is None else np.asarray(m, dtype=np.float64)
+        m = np.zeros(shape) if m is None else np.asarray(m)  # fixed point: int64 registers
         if m.shape != shape:
             raise ValueError(f"M of layer {plan.k} must have shape {shape}, got {m.shape}")
         self.e_in = InPort(shape=(int(n_classes),))

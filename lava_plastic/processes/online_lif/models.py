@@ -10,8 +10,10 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_plastic.engine import step_in_sample
 from lava_plastic.learning import online
+from lava_plastic.learning.network import ACTIVITY_REGISTER_BITS
 from lava_plastic.learning.neuron import NeuronState
 from lava_plastic.processes.online_lif.process import OnlineLIF
+from lava_plastic.rules.opzo import ALPHA_BITS, fixed_scale
 from lava_plastic.xp import NUMPY
 
 
@@ -46,6 +48,41 @@ class PyOnlineLIFModelFloat(OnlineNeuronFloat, PyLoihiProcessModel):
         self.delta_out.send(hidden_spk(self, self.a_in.recv(), self.mod_in.recv()))
 
 
+class OnlineNeuronFixed:
+    """The fixed-point types of what every online hidden neuron model has: 24-bit ``u``, ``v``;
+    the graded activity in ``ACTIVITY_REGISTER_BITS``; the integer surrogate, noise (units of
+    ``2**-NOISE_BITS``) and dropout factors; the noise scale stays a host parameter."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=ACTIVITY_REGISTER_BITS)
+    u: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    psi_line: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=6)
+    z_line: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    mask: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=16)
+    alpha: np.ndarray = LavaPyType(np.ndarray, float)
+    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=OnlineLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyOnlineLIFModelFixed(OnlineNeuronFixed, PyLoihiProcessModel):
+    """Signed 8-bit modulation in (saturated by the neuron), 13-bit third factor out."""
+
+    mod_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=13)
+    a_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    s_clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32,
+                                        precision=ACTIVITY_REGISTER_BITS)
+    u_clean: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v_clean: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+
+    def run_spk(self):
+        self.delta_out.send(hidden_spk(self, self.a_in.recv(), self.mod_in.recv()))
+
+
 def hidden_spk(model, a_in, mod):
     """One step of an online hidden neuron model (a batch of one): from the synaptic input
     ``a_in`` and the modulatory input ``mod`` received, update the state, send the activity
@@ -57,6 +94,8 @@ def hidden_spk(model, a_in, mod):
     learning = bool(model.learning[0])
     rows = model.n_samples.copy()
     alpha = float(model.alpha[0])
+    if lp.fixed and learning and rule.noisy:  # the noise scale as an integer factor
+        alpha = fixed_scale(alpha, ALPHA_BITS, "the noise scale alpha")
     state = NeuronState(model.u[None], model.v[None], None)
     if t == 0:  # from rest; the input sent during the previous sample is dropped
         a_in = np.zeros_like(a_in)
@@ -64,7 +103,8 @@ def hidden_spk(model, a_in, mod):
         if learning:
             mask = online.dropout_mask(rule, lp, rows, model.proc_params["dropout"], NUMPY,
                                        np.float64, None)
-            model.mask[:] = 1.0 if mask is None else mask[0]
+            if mask is not None:
+                model.mask[:] = mask[0]
     mask = model.mask[None] if learning and model.proc_params["dropout"] else None
     z = None
     if learning and rule.noisy:
@@ -81,7 +121,7 @@ def hidden_spk(model, a_in, mod):
     if learning and t >= max(lp.align, 1):
         then = (t - lp.align) % lines
         z_then = model.z_line[then][None] if rule.noisy else None
-        delta = online.hidden_delta(rule.feedback_kind, model.psi_line[then][None], mod,
+        delta = online.hidden_delta(lp, rule.feedback_kind, model.psi_line[then][None], mod,
                                     z_then, alpha, mask)[0]
     if rule.two_point:  # the clean pass (eq. 5): no noise, the same mask
         a_clean = model.a_clean_in.recv()[None]

@@ -57,7 +57,7 @@ def add_online_neuron_state(proc: AbstractProcess, plan: LayerPlan, rule) -> Non
     proc.v = Var(shape=shape, init=0)
     proc.psi_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
     proc.z_line = Var(shape=(plan.align + 1, plan.n_out), init=0)
-    proc.mask = Var(shape=shape, init=1)
+    proc.mask = Var(shape=shape, init=0)
     proc.alpha = Var(shape=(1,), init=rule.alpha)
     proc.learning = Var(shape=(1,), init=1)
     proc.n_samples = Var(shape=(1,), init=0)

@@ -38,5 +38,7 @@ class PySpikeCounterModelFloat(_SpikeCounterModel):
 @requires(CPU)
 @tag("fixed_pt")
 class PySpikeCounterModelFixed(_SpikeCounterModel):
-    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
-    counts: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    """Spikes, or a readout's int32 synaptic input summed in int64."""
+
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    counts: np.ndarray = LavaPyType(np.ndarray, np.int64)
