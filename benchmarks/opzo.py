@@ -4,6 +4,8 @@ and the epoch time of OPZO against OTTT-BP in the same engine.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opzo.py accuracy --data-dir ../shared/data \\
         [--rules opzo zo opzo-dfa ottt-bp] [--epochs 15] [--seeds 0] [--max-train N] \\
         [--dataset mnist|nmnist] [--dtype float64|float32]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opzo.py fixed --data-dir ../shared/data \\
+        [--epochs 3] [--seeds 0] [--max-train N] [--batch-size 32] [--lr 2**-12]
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opzo.py speed --data-dir ../shared/data \\
         [--rounds 5] [--max-train 6400]
 
@@ -15,6 +17,9 @@ rule's update and OTTT-BP's gradient (the paper's Fig. 4,
 :func:`lava_plastic.learning.online.gradient_alignment`). It writes
 ``benchmarks/results/opzo_<dataset>_<rules>.json`` and ``..._alignment.png``. ``--dataset nmnist``:
 the N-MNIST subset (1,000/100 recordings, T = 30 bins of 3 ms) with batch 16 and lr 1e-3.
+
+``fixed`` trains OPZO with the on-chip rule (SGD, the sse loss, batch 32, lr 2**-12) in float
+and in fixed point on the same seeds (``opzo_<dataset>_fixed_vs_float.json``).
 
 ``speed`` times the same slice of an epoch for OPZO and OTTT-BP in alternation (paired rounds,
 one machine) and prints each round's ratio and their median; it writes
@@ -118,6 +123,27 @@ def plot_alignment(runs, name: str):
     print(f"wrote {RESULTS / (name + '_alignment.png')}")
 
 
+def fixed_vs_float(args):
+    """The on-chip rule (SGD, the sse loss) in float and in fixed point, the same seeds."""
+    runs = []
+    for seed in args.seeds:
+        for precision in ("float", "fixed"):
+            config = TrainConfig(rule="opzo", dataset=args.dataset, data_dir=args.data_dir,
+                                 precision=precision, epochs=args.epochs, seed=seed,
+                                 max_train=args.max_train, progress=False,
+                                 **dict(rule_defaults("opzo", precision="fixed",
+                                                      dataset=args.dataset),
+                                        batch_size=args.batch_size, lr=args.lr))
+            print(f"opzo {precision}, seed {seed}: {config.epochs} epochs, batch "
+                  f"{config.batch_size}, lr {config.lr:g}, loss {config.loss}")
+            runs.append(run(config, log=lambda line: print("  " + line)))
+    print(f"\n{'precision':9s} {'seed':>4s} {'test acc':>9s} {'s/epoch':>8s}")
+    for r in runs:
+        print(f"{r['precision']:9s} {r['seed']:4d} {r['test_accuracy']:9.4f} "
+              f"{r['seconds_per_epoch']:8.1f}")
+    write_results(f"opzo_{args.dataset}_fixed_vs_float", runs)
+
+
 def speed(args):
     data = load("mnist", args.data_dir)
     x, y = data.train_x[: args.max_train], data.train_y[: args.max_train]
@@ -149,7 +175,7 @@ def speed(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("accuracy", "speed"))
+    parser.add_argument("mode", choices=("accuracy", "fixed", "speed"))
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
     parser.add_argument("--epochs", type=int, default=15)
@@ -157,10 +183,14 @@ def main():
     parser.add_argument("--max-train", type=int, default=None)
     parser.add_argument("--dataset", default="mnist", choices=("mnist", "nmnist"))
     parser.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    parser.add_argument("--batch-size", type=int, default=32, help="fixed: samples per write")
+    parser.add_argument("--lr", type=float, default=2.0**-12, help="fixed: the on-chip rate")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.mode == "accuracy":
         accuracy(args)
+    elif args.mode == "fixed":
+        fixed_vs_float(args)
     else:
         if args.max_train is None:
             args.max_train = 6400
