@@ -15,8 +15,8 @@ At step ``t`` of a sample (from rest, ``n_steps`` steps):
    caused that error;
 5. ``M_k`` learns from ``z_k[t - lag_k]`` and ``o[t]`` (OPZO).
 
-Float only so far. Updates accumulate over the batch and are written after it, as the DRTP
-engine's; ``M`` is updated every step.
+Float and fixed point (the formats: :mod:`lava_plastic.rules.opzo`). Updates accumulate over
+the batch and are written after it, as the DRTP engine's; ``M`` is updated every step.
 """
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ KEEP_BITS = 8
 
 def noise(rule, lp: LayerPlan, rows, t: int, xp, dtype, dev):
     """The noise ``z`` of hidden layer ``lp`` at step ``t`` for the samples of ordinals
-    ``rows``, ``(batch, n_k)`` in the float dtype: keyed by ``(seed, perturbation stream, k,
-    step)`` and the ordinal (:func:`lava_plastic.noise.row_perturbation`); antithetic noise
+    ``rows``, ``(batch, n_k)`` in the float dtype (fixed point: int32 in units of
+    ``2**-NOISE_BITS``): keyed by ``(seed, perturbation stream, k, step)`` and the ordinal (:func:`lava_plastic.noise.row_perturbation`); antithetic noise
     draws at even steps and negates the draw at the odd step after."""
     step, negate = (t // 2, t % 2 == 1) if rule.antithetic else (t, False)
     values = row_perturbation((rule.seed, STREAM_PERTURBATION, lp.k, step), rows, lp.n_out,
