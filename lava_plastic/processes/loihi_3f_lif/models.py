@@ -15,19 +15,24 @@ from lava_plastic.processes.three_factor_lif.models import neuron_spk
 from lava_plastic.xp import NUMPY
 
 
+def send_traces(model, delta):
+    """Send a learning neuron's third factor as the y2/y3 traces (zero before the plan's first
+    learnt step of a sample and while ``learning`` is 0, which gates the synapses' learning)."""
+    lp = model.proc_params["plan"]
+    if step_in_sample(model.time_step, lp.n_steps) < lp.first_valid or not model.learning[0]:
+        delta = np.zeros_like(delta)
+    y2, y3 = third_factor_traces(delta, model.proc_params["y_shift"], lp.fixed, NUMPY)
+    model.s_out_bap.send(np.zeros(delta.shape, dtype=bool))
+    model.s_out_y1.send(np.zeros_like(y2))
+    model.s_out_y2.send(y2)
+    model.s_out_y3.send(y3)
+
+
 class _LoihiThreeFactorLIFModel(PyLoihiProcessModel):
     learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
 
     def run_spk(self):
-        delta = neuron_spk(self, self.a_third_factor_in.recv())
-        lp = self.proc_params["plan"]
-        if step_in_sample(self.time_step, lp.n_steps) < lp.first_valid or not self.learning[0]:
-            delta = np.zeros_like(delta)
-        y2, y3 = third_factor_traces(delta, self.proc_params["y_shift"], lp.fixed, NUMPY)
-        self.s_out_bap.send(np.zeros(delta.shape, dtype=bool))
-        self.s_out_y1.send(np.zeros_like(y2))
-        self.s_out_y2.send(y2)
-        self.s_out_y3.send(y3)
+        send_traces(self, neuron_spk(self, self.a_third_factor_in.recv()))
 
 
 @implements(proc=LoihiThreeFactorLIF, protocol=LoihiProtocol)

@@ -10,25 +10,10 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_plastic.engine import step_in_sample
-from lava_plastic.learning.loihi_form import third_factor_traces
+from lava_plastic.processes.loihi_3f_lif.models import send_traces
 from lava_plastic.processes.loihi_online.process import LoihiOnlineLIF, LoihiReadout
 from lava_plastic.processes.online_lif.models import OnlineNeuronFloat, hidden_spk
 from lava_plastic.processes.readout.models import readout_spk
-from lava_plastic.xp import NUMPY
-
-
-def send_traces(model, delta):
-    """Send the third factor as the y2/y3 traces (zero while ``learning`` is 0 and at a
-    sample's first step, where nothing is paired)."""
-    lp = model.proc_params["plan"]
-    if not model.learning[0] or step_in_sample(model.time_step, lp.n_steps) == 0:
-        delta = np.zeros_like(delta)
-    y2, y3 = third_factor_traces(delta, model.proc_params["y_shift"], False, NUMPY)
-    model.s_out_bap.send(np.zeros(delta.shape, dtype=bool))
-    model.s_out_y1.send(np.zeros_like(y2))
-    model.s_out_y2.send(y2)
-    model.s_out_y3.send(y3)
 
 
 @implements(proc=LoihiOnlineLIF, protocol=LoihiProtocol)
