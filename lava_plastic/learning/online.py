@@ -103,19 +103,25 @@ def _hidden_step_fixed(lp: LayerPlan, site: str, state: NeuronState, u, z, alpha
     is ``round(alpha * 2**ALPHA_BITS)``; ``z`` integers in units of ``2**-NOISE_BITS``."""
     v = lif_fixed_voltage(state.v, u, lp.dv, 0, xp)
     noise_bits = ALPHA_BITS + NOISE_BITS
+    # the noise is scaled toward zero: a floor would add half a unit to every neuron, every step
     if z is not None and site == "membrane":  # vth is 2**(vth bits + 6) voltage units
-        scaled = fp.shift_by_exponent(alpha * int64(z, xp), lp.vth.bit_length() - 1 - noise_bits,
-                                      xp)
+        scaled = scale_toward_zero(alpha * int64(z, xp), lp.vth.bit_length() - 1 - noise_bits, xp)
         v = fp.saturate(v + scaled, fp.UV_BITS, xp)
     psi = surrogate(lp, v, xp)
     v, spikes = fire(v, lp.vth, lp.reset_subtract)
     out = xp.astype(spikes, xp.int64) << ACTIVITY_BITS
     if z is not None and site == "activity":
-        out = out + fp.shift_by_exponent(alpha * int64(z, xp), ACTIVITY_BITS - noise_bits, xp)
+        out = out + scale_toward_zero(alpha * int64(z, xp), ACTIVITY_BITS - noise_bits, xp)
     if mask is not None:
         out = (out * mask) >> KEEP_BITS
     out = fp.clip_signed(out, ACTIVITY_REGISTER_BITS, xp)
     return NeuronState(u, xp.astype(v, xp.int32), state.count), out, psi
+
+
+def scale_toward_zero(x, exponent: int, xp):
+    """``x * 2**exponent`` in integers, a right shift rounding toward zero (symmetric noise
+    stays symmetric)."""
+    return x << exponent if exponent >= 0 else fp.shift_right_toward_zero(x, -exponent, xp)
 
 
 def hidden_delta(lp: LayerPlan, kind: str, psi, mod, z, alpha, mask):
@@ -129,7 +135,8 @@ def hidden_delta(lp: LayerPlan, kind: str, psi, mod, z, alpha, mask):
         m = mod
         if kind == "scalar":  # -z L / alpha: units 2**-NOISE_BITS, 2**-ERROR_BITS, 1/alpha's
             inverse = int(round(2 ** (2 * ALPHA_BITS) / alpha))
-            m = -((int64(z) * (mod * inverse)) >> (NOISE_BITS + ALPHA_BITS))
+            m = -fp.shift_right_toward_zero(int64(z) * (mod * inverse),
+                                            NOISE_BITS + ALPHA_BITS)
         delta = int64(psi) * fp.clip_signed(m, MOD_BITS)
         return delta if mask is None else (delta * mask) >> KEEP_BITS
     m = z * (mod * (-1.0 / alpha)) if kind == "scalar" else mod
@@ -160,9 +167,10 @@ def readout_delta(lp: LayerPlan, e):
 
 def momentum_modulation(lp: LayerPlan, m, e):
     """OPZO's projected descent signal ``-M e`` ``(batch, n_k)`` (eq. 5) for errors ``e``
-    ``(batch, C)`` and ``M`` ``(n_k, C)`` (fixed point: units of ``2**-ERROR_BITS``, floored)."""
-    if lp.fixed:
-        return -((int64(e) @ m.T) >> M_BITS)
+    ``(batch, C)`` and ``M`` ``(n_k, C)`` (fixed point: units of ``2**-ERROR_BITS``, rounded
+    toward zero)."""
+    if lp.fixed:  # toward zero: a floor would turn M's smallest products into a bias
+        return -fp.shift_right_toward_zero(int64(e) @ m.T, M_BITS)
     return -(e @ m.T)
 
 

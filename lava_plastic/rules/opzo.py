@@ -39,8 +39,8 @@ without rounding or saturation):
 neuron ``u``, ``v``            Lava's 24-bit LIF arithmetic, reset by subtracting ``vth << 6``
 noise ``z``                    integers in units of ``2**-12`` (:mod:`lava_plastic.noise`)
 ``alpha``                      ``round(alpha * 2**ALPHA_BITS)``; membrane noise ``(alpha z)``
-                               floored to voltage units, the voltage saturated again
-hidden activity                ``s << 6`` plus the activity noise floored to ``2**-6``, times
+                               to voltage units toward zero, the voltage saturated again
+hidden activity                ``s << 6`` plus the activity noise toward zero in ``2**-6``, times
                                ``round(2**8 / (1 - rate))`` and ``>> 8`` for dropout, signed
                                10 bits (``ACTIVITY_REGISTER_BITS``)
 trace                          ``(a * (4096 - dv)) >> 12`` toward zero, plus the input
@@ -48,10 +48,11 @@ surrogate                      the sigmoid's 64-entry table (:mod:`lava_plastic.
 error ``e``                    the ``sse`` loss only: ``(o - y) >> (vth bits - 7)``, floored,
                                signed 9 bits (``|e| < 2``); ZO_sp's loss ``sum e^2 >> 8``
 ``M``                          int64 in units of ``2**-24``; ``1 - lam = 2**-shift``
-                               (:func:`momentum_shift`): ``M - (M >> shift) + (z o~ // n) >>
-                               (12 + vth bits - 24 + shift)``
-modulation ``-g``              ``-M e >> 24``, ``(-B)^T e >> 7`` or ``-(z L round(2**16 /
-                               alpha)) >> 20``, saturated to signed 8 bits
+                               (:func:`momentum_shift`): ``M - (M >> shift) + (z o~ / n) >>
+                               (12 + vth bits - 24 + shift)``, rounding toward zero
+modulation ``-g``              ``-(M e >> 24)`` and ``-(z L round(2**16 / alpha)) >> 20``
+                               toward zero, DFA's ``(-B)^T e >> 7`` floored (a Dense),
+                               saturated to signed 8 bits
 third factor                   ``psi * m`` (hidden), ``-e << 4`` (readout): signed 13 bits
 accumulator, write             32 bits, the plan's static bound; stochastic rounding to 8 bits
 =============================  ==========================================================
@@ -189,12 +190,15 @@ def momentum_step(m, estimate, count: int, momentum: float, scale: float):
 
 
 def momentum_step_fixed(m, estimate, count: int, shift: int, estimate_shift: int, xp):
-    """Eq. 6 in fixed point: ``M <- M - (M >> shift) + (estimate // count) >> (estimate_shift +
-    shift)`` (floor divisions), ``M`` in units of ``2**-M_BITS``, ``1 - lam = 2**-shift``
-    (:func:`momentum_shift`) and ``estimate_shift`` the bits taking the estimate's units to
-    ``M``'s. Returns the new ``M`` (int64)."""
-    increment = fp.shift_by_exponent(estimate // max(count, 1), -(estimate_shift + shift), xp)
-    return m - (m >> shift) + increment
+    """Eq. 6 in fixed point: ``M <- M - (M >> shift) + (estimate / count) >> (estimate_shift +
+    shift)``, every division rounding toward zero (a floor would add half a unit of drift at
+    every step, which the moving average accumulates into a bias of ``2**(shift - 1)`` units),
+    ``M`` in units of ``2**-M_BITS``, ``1 - lam = 2**-shift`` (:func:`momentum_shift`) and
+    ``estimate_shift`` the bits taking the estimate's units to ``M``'s (at least
+    ``-shift``). Returns the new ``M`` (int64)."""
+    mean = xp.sign(estimate) * (xp.abs(estimate) // max(count, 1))
+    increment = fp.shift_right_toward_zero(mean, estimate_shift + shift, xp)
+    return m - fp.shift_right_toward_zero(m, shift, xp) + increment
 
 
 def alpha_at(alpha: float, alpha_end: float, epoch: int, epochs: int) -> float:
