@@ -220,7 +220,7 @@ ONLINE_DEFAULTS = dict(lr=2e-4, optimizer="adamw", weight_decay=2e-4, schedule="
                        batch_size=128, steps=6, hidden=(800, 800), dropout=0.2)
 """The OPZO paper's MNIST setting (App. C.3.2): the command line's defaults for the online
 rules (ZO_sp: lr 2e-5 and no dropout)."""
-ZO_DEFAULTS = dict(ONLINE_DEFAULTS, lr=2e-5, dropout=0.0)
+ZO_DEFAULTS = dict(ONLINE_DEFAULTS, lr=2e-5)
 
 
 ONLINE_CHIP_DEFAULTS = dict(ONLINE_DEFAULTS, lr=2.0**-10, optimizer="sgd", weight_decay=0.0,

@@ -78,7 +78,7 @@ def loihi_form(lp: LayerPlan) -> LoihiForm:
     if lp.fixed:
         impulse, tau = 2.0**FIXED_X1_IMPULSE_BITS, FIXED_TRACE_TAU
     else:  # a spike adds its unit in the trace's units (the online rules' graded activity)
-        impulse = 2.0**lp.pre_bits
+        impulse = 2.0**lp.in_bits
         tau = -1 / math.log(lp.trace_decay) if lp.trace_decay else FLOAT_TRACE_TAU
     return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1 - u0*t",
                      y_shift=shift - rule_shift, x1_impulse=impulse, x1_tau=tau)

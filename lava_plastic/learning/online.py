@@ -97,15 +97,17 @@ def hidden_step(lp: LayerPlan, site: str, state: NeuronState, a_in, z, alpha: fl
 def _hidden_step_fixed(lp: LayerPlan, site: str, state: NeuronState, u, z, alpha: int, mask,
                        xp):
     """:func:`hidden_step` in Loihi 2's arithmetic: Lava's 24-bit voltage update; membrane noise
-    ``(alpha z) vth`` floored to the voltage's units and the voltage saturated again; the
-    activity ``s << ACTIVITY_BITS`` plus the noise floored to its units, times the mask's
-    factor shifted right by ``KEEP_BITS``, saturated to ``ACTIVITY_REGISTER_BITS``. ``alpha``
-    is ``round(alpha * 2**ALPHA_BITS)``; ``z`` integers in units of ``2**-NOISE_BITS``."""
+    ``(alpha z) vth`` scaled toward zero to the voltage's units and the voltage saturated
+    again; the activity ``s << ACTIVITY_BITS`` plus the noise scaled toward zero to its units,
+    times the mask's factor shifted right by ``KEEP_BITS``, saturated to
+    ``ACTIVITY_REGISTER_BITS``. ``alpha`` is ``round(alpha * 2**ALPHA_BITS)``; ``z`` integers
+    in units of ``2**-NOISE_BITS``."""
     v = lif_fixed_voltage(state.v, u, lp.dv, 0, xp)
     noise_bits = ALPHA_BITS + NOISE_BITS
     # the noise is scaled toward zero: a floor would add half a unit to every neuron, every step
     if z is not None and site == "membrane":  # vth is 2**(vth bits + 6) voltage units
-        scaled = scale_toward_zero(alpha * int64(z, xp), lp.vth.bit_length() - 1 - noise_bits, xp)
+        scaled = scale_toward_zero(alpha * int64(z, xp), lp.vth_bits + fp.VTH_SHIFT - noise_bits,
+                                   xp)
         v = fp.saturate(v + scaled, fp.UV_BITS, xp)
     psi = surrogate(lp, v, xp)
     v, spikes = fire(v, lp.vth, lp.reset_subtract)
@@ -144,16 +146,22 @@ def hidden_delta(lp: LayerPlan, kind: str, psi, mod, z, alpha, mask):
     return delta if mask is None else delta * mask
 
 
+def readout_output(lp: LayerPlan, a_in):
+    """The readout's output ``o`` for its synaptic input ``a_in``: in thresholds (fixed point:
+    the input itself, in units of ``2**-vth_bits``)."""
+    return a_in if lp.fixed else a_in / lp.vth
+
+
 def readout_error(lp: LayerPlan, rule, a_in, y_star, xp):
-    """The readout's output (in thresholds; fixed point: its synaptic input), its error
-    ``e = dL/do`` (fixed point: :func:`lava_plastic.rules.opzo.output_error_fixed`) and, for
-    ZO_sp, the loss: ``(o, e, L)``."""
+    """The readout's output (:func:`readout_output`), its error ``e = dL/do`` (fixed point:
+    :func:`lava_plastic.rules.opzo.output_error_fixed`) and, for ZO_sp, the loss:
+    ``(o, e, L)``."""
+    o = readout_output(lp, a_in)
+    scalar = rule.feedback_kind == "scalar"
     if lp.fixed:
-        vth_bits = lp.vth.bit_length() - 1 - fp.VTH_SHIFT
-        e = output_error_fixed(a_in, y_star, vth_bits, xp)
-        return a_in, e, loss_value_fixed(e, xp) if rule.feedback_kind == "scalar" else None
-    o = a_in / lp.vth
-    loss = loss_value(o, y_star, rule.loss, xp) if rule.feedback_kind == "scalar" else None
+        e = output_error_fixed(a_in, y_star, lp.vth_bits, xp)
+        return o, e, loss_value_fixed(e, xp) if scalar else None
+    loss = loss_value(o, y_star, rule.loss, xp) if scalar else None
     return o, output_error(o, y_star, rule.loss, xp), loss
 
 
@@ -196,9 +204,8 @@ def momentum_update(lp: LayerPlan, rule, m, estimate, count: int, alpha: float):
     momentum_step_fixed`: ``z`` in units of ``2**-NOISE_BITS`` times the readout's input, in
     units of ``2**-vth_bits``). Returns the new ``M``."""
     if lp.fixed:
-        vth_bits = lp.vth.bit_length() - 1 - fp.VTH_SHIFT
         return momentum_step_fixed(m, int64(estimate), count, momentum_shift(rule.momentum),
-                                   NOISE_BITS + vth_bits - M_BITS, namespace(estimate))
+                                   NOISE_BITS + lp.vth_bits - M_BITS, namespace(estimate))
     return momentum_step(m, estimate, count, rule.momentum,
                          1.0 / alpha if rule.scale_by_alpha else 1.0)
 
@@ -264,13 +271,7 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
         if clean:
             o_clean = clean_step(plan, weights, clean_neurons, clean_in, s, a_first, masks, t, xp)
         for k, lp in enumerate(layers):
-            if t == 0:
-                a_in = xp.zeros((batch, lp.n_out), dtype=a_first.dtype if constant else dtype,
-                                device=dev)
-            elif k == 0 and constant:
-                a_in = a_first
-            else:
-                a_in = synapse.forward(lp, weights[k], layer_in[k], xp)
+            a_in = synaptic_input(lp, weights[k], layer_in[k], t, a_first, batch, xp)
             previous = (1.0 if k == 0 and first_factor else layer_in[k]) if t else None
             pre = traces[k] = synapse.trace_step(lp, traces[k], previous, xp)
             if lp.hidden:
@@ -350,19 +351,26 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     return summed, tuple(accs), feedback
 
 
+def synaptic_input(lp: LayerPlan, weights, layer_in, t: int, a_first, batch: int, xp):
+    """What layer ``lp``'s synapse delivers at step ``t``: what it weighted at ``t - 1``
+    (``layer_in``), nothing at a sample's first step (the neurons drop it), and for the first
+    layer of a constant input its synaptic input computed once (``a_first``)."""
+    if t == 0:
+        return xp.zeros((batch, lp.n_out), dtype=xp.int32 if lp.fixed else weights.dtype,
+                        device=device(weights))
+    if lp.k == 0 and a_first is not None:
+        return a_first
+    return synapse.forward(lp, weights, layer_in, xp)
+
+
 def clean_step(plan: Plan, weights, neurons, layer_in, s, a_first, masks, t: int, xp):
     """One step of the clean pass of eq. 5 (no noise, the same dropout masks), in place of
-    ``neurons`` and ``layer_in``; returns its readout's output (in thresholds)."""
+    ``neurons`` and ``layer_in``; returns its readout's output (:func:`readout_output`)."""
     for k, lp in enumerate(plan.layers):
-        if t == 0:
-            a_in = xp.zeros((s.shape[0], lp.n_out), dtype=weights[0].dtype, device=device(s))
-        elif k == 0 and a_first is not None:
-            a_in = a_first
-        else:
-            a_in = synapse.forward(lp, weights[k], layer_in[k], xp)
+        a_in = synaptic_input(lp, weights[k], layer_in[k], t, a_first, s.shape[0], xp)
         layer_in[k] = s
         if lp.output:
-            return a_in if lp.fixed else a_in / lp.vth
+            return readout_output(lp, a_in)
         neurons[k], s, _ = hidden_step(lp, "activity", neurons[k], a_in, None, 0.0, masks[k], xp)
 
 

@@ -39,8 +39,9 @@ class LayerPlan:
     The presynaptic term of the pairs (:mod:`lava_plastic.rules.opzo` for the online rules):
     ``trace_decay`` is the retention of the synapse's trace of its input, ``p <- decay p + s``
     (0: the previous input, DRTP's; the postsynaptic membrane's ``1 - dv/4096`` for OTTT's
-    trace, in fixed point the 12-bit factor ``4096 - dv``), in units of ``2**-pre_bits`` (the payload's fraction bits at the first layer, else
-    :data:`TRACE_BITS` for the online rules' spikes and 0 for DRTP's). ``lag``: steps from this
+    trace, in fixed point the 12-bit factor ``4096 - dv``), in the units of the input,
+    ``2**-in_bits`` (the payload's fraction bits at the first layer, the online rules' graded
+    activity's, 0 for DRTP's spikes: :meth:`PlasticNetwork.in_bits`). ``lag``: steps from this
     layer's activity to the output (``K - 1 - k``). ``align``: steps between a hidden neuron's
     potential and the error that reaches it about that wavefront (``lag + 1`` for the online
     rules, whose error is formed at the output every step and sent one step on; 0 otherwise):
@@ -71,13 +72,20 @@ class LayerPlan:
     a_bound: int
     reset_subtract: bool
     trace_decay: float | int
-    pre_bits: int
+    in_bits: int
     lag: int
     align: int
 
     @property
     def hidden(self) -> bool:
         return not self.output
+
+    @property
+    def vth_bits(self) -> int:
+        """The threshold is ``2**vth_bits`` (``vth`` is ``vth << 6`` in fixed point)."""
+        if self.fixed:
+            return self.vth.bit_length() - 1 - fp.VTH_SHIFT
+        return int(round(math.log2(self.vth)))
 
     @property
     def memoryless(self) -> bool:
@@ -101,12 +109,10 @@ class Plan:
         return self.rule.feedback
 
 
-def lr_shift(net: PlasticNetwork, lr: float, k: int, pre_bits: int | None = None) -> int:
+def lr_shift(net: PlasticNetwork, lr: float, k: int) -> int:
     """The accumulator shift giving layer ``k`` the real learning rate ``lr``, rounded to a
-    power of two (float uses the same power); ``pre_bits``: the fraction bits of the
-    presynaptic term (default: the layer's input's)."""
-    pre_bits = net.in_bits(k) if pre_bits is None else pre_bits
-    shift = int(round(DELTA_SHIFT + pre_bits - net.weight_bits - math.log2(lr)))
+    power of two (float uses the same power)."""
+    shift = int(round(DELTA_SHIFT + net.in_bits(k) - net.weight_bits - math.log2(lr)))
     if not 0 <= shift <= MAX_LR_SHIFT:
         raise ValueError(f"learning rate {lr} gives an accumulator shift {shift} outside "
                          f"[0, {MAX_LR_SHIFT}]")
@@ -145,7 +151,8 @@ def check_rule(net: PlasticNetwork, rule: Rule) -> None:
                              (rule.scale_by_alpha, "fixed point drops eq. 6's 1/alpha")):
             if refused:
                 raise ValueError(f"{rule.name}: {why}")
-        momentum_shift(rule.momentum)
+        if rule.feedback_kind == "momentum":  # 1 - lambda must be a power of two
+            momentum_shift(rule.momentum)
     if getattr(rule, "antithetic", False) and net.n_steps % 2:
         raise ValueError(f"antithetic noise pairs consecutive steps: the number of steps must "
                          f"be even, got {net.n_steps}")
@@ -181,8 +188,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
             trace_bound = max_in * fp.DECAY_UNITY // max(net.dv, 1) if hidden else max_in
             pair_bound = 2 ** (DELTA_SHIFT + 1) * trace_bound
         acc_bound = (net.n_steps - 1) * batch_size * pair_bound
-        pre_bits = net.in_bits(k)
-        shift = lr_shift(net, rule.layer_lr(k, n_layers), k, pre_bits)
+        shift = lr_shift(net, rule.layer_lr(k, n_layers), k)
         # the write adds rounding noise below 2**shift to the register
         if net.fixed and acc_bound + 2**shift > 2 ** (ACC_BITS - 1):
             raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
@@ -202,7 +208,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
                       forward_matmul=forward_matmul, forward_chunks=forward_chunks,
                       forward_bound=forward_bound, reset_subtract=net.reset == "subtract",
                       trace_decay=trace_decay(net, online and hidden),
-                      pre_bits=pre_bits,
+                      in_bits=net.in_bits(k),
                       lag=n_layers - 1 - k,
                       align=n_layers - k if online and hidden and rule.aligned else 0,
                       a_bound=forward_bound << exp if exp >= 0 else (forward_bound >> -exp) + 1)

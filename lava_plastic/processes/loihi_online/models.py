@@ -5,7 +5,6 @@ import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.neuron import LearningNeuronModelFloat
-from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
@@ -13,7 +12,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_plastic.processes.loihi_3f_lif.models import send_traces
 from lava_plastic.processes.loihi_online.process import LoihiOnlineLIF, LoihiReadout
 from lava_plastic.processes.online_lif.models import OnlineNeuronFloat, hidden_spk
-from lava_plastic.processes.readout.models import readout_spk
+from lava_plastic.processes.readout.models import ReadoutFloat, readout_spk
 
 
 @implements(proc=LoihiOnlineLIF, protocol=LoihiProtocol)
@@ -28,13 +27,7 @@ class PyLoihiOnlineLIFModelFloat(LearningNeuronModelFloat, OnlineNeuronFloat,
 @implements(proc=LoihiReadout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyLoihiReadoutModelFloat(LearningNeuronModelFloat, PyLoihiProcessModel):
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    error_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    loss_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    o_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+class PyLoihiReadoutModelFloat(LearningNeuronModelFloat, ReadoutFloat, PyLoihiProcessModel):
     learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
 
     def run_spk(self):

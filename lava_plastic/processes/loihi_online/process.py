@@ -6,12 +6,12 @@ import typing as ty
 
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.magma.core.process.neuron import LearningNeuronProcess
-from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_plastic.learning.plan import LayerPlan
 from lava_plastic.processes.online_lif.process import add_online_neuron_state
+from lava_plastic.processes.readout.process import add_readout_interface
 
 
 class LoihiOnlineLIF(LearningNeuronProcess, AbstractProcess):
@@ -37,13 +37,7 @@ class LoihiReadout(LearningNeuronProcess, AbstractProcess):
 
     def __init__(self, *, plan: LayerPlan, rule, y_shift: int,
                  learning_rule: Loihi3FLearningRule, name: ty.Optional[str] = None) -> None:
-        shape = (plan.n_out,)
-        super().__init__(shape=shape, learning_rule=learning_rule, plan=plan, rule=rule,
+        super().__init__(shape=(plan.n_out,), learning_rule=learning_rule, plan=plan, rule=rule,
                          y_shift=int(y_shift), name=name)
-        self.a_in = InPort(shape=shape)
-        self.label_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.error_out = OutPort(shape=shape)
-        self.loss_out = OutPort(shape=(1,))
-        self.o_out = OutPort(shape=shape)
+        add_readout_interface(self, plan)
         self.learning = Var(shape=(1,), init=1)

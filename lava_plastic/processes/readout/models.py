@@ -10,22 +10,28 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_plastic.engine import step_in_sample
-from lava_plastic.learning.online import readout_delta, readout_error
+from lava_plastic.learning.online import readout_delta, readout_error, readout_output
 from lava_plastic.processes.readout.process import Readout
 from lava_plastic.xp import NUMPY
+
+
+class ReadoutFloat:
+    """The float types of what every readout model has
+    (:func:`lava_plastic.processes.readout.process.add_readout_interface`)."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    error_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    loss_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    o_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
 
 @implements(proc=Readout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyReadoutModelFloat(PyLoihiProcessModel):
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+class PyReadoutModelFloat(ReadoutFloat, PyLoihiProcessModel):
     delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    error_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    loss_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    o_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     a_clean_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
 
     def run_spk(self):
@@ -50,7 +56,7 @@ def readout_spk(model, a_in, y_star):
         a_clean = model.a_clean_in.recv()
         if t == 0:
             a_clean = np.zeros_like(a_clean)
-        o = o - (a_clean if lp.fixed else a_clean / lp.vth)[None]
+        o = o - readout_output(lp, a_clean)[None]
     model.o_out.send(o[0])
     return readout_delta(lp, e)[0]
 

@@ -25,12 +25,19 @@ class Readout(AbstractProcess):
 
     def __init__(self, *, plan: LayerPlan, rule, name: ty.Optional[str] = None) -> None:
         super().__init__(plan=plan, rule=rule, name=name)
-        shape = (plan.n_out,)
-        self.a_in = InPort(shape=shape)
-        self.label_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.delta_out = OutPort(shape=shape)
-        self.error_out = OutPort(shape=shape)
-        self.loss_out = OutPort(shape=(1,))
-        self.o_out = OutPort(shape=shape)
-        self.a_clean_in = InPort(shape=shape)
+        add_readout_interface(self, plan)
+        self.delta_out = OutPort(shape=(plan.n_out,))
+        self.a_clean_in = InPort(shape=(plan.n_out,))
+
+
+def add_readout_interface(proc: AbstractProcess, plan: LayerPlan) -> None:
+    """What every readout process has, whatever carries its third factor: ``a_in``,
+    ``label_in``, ``s_out``, ``error_out``, ``loss_out``, ``o_out`` (the step:
+    :func:`lava_plastic.processes.readout.models.readout_spk`)."""
+    shape = (plan.n_out,)
+    proc.a_in = InPort(shape=shape)
+    proc.label_in = InPort(shape=shape)
+    proc.s_out = OutPort(shape=shape)
+    proc.error_out = OutPort(shape=shape)
+    proc.loss_out = OutPort(shape=(1,))
+    proc.o_out = OutPort(shape=shape)
