@@ -77,7 +77,7 @@ def train(args) -> int:
             augment_shift=args.augment_shift, max_train=args.max_train, max_test=args.max_test,
             out=out, dtype=args.dtype, device=args.device, distributed=args.distributed,
             progress=not args.no_progress, noise=args.noise, noise_site=args.noise_site,
-            alpha=args.alpha, alpha_end=args.alpha_end, momentum=args.momentum,
+            alpha=args.alpha, alpha_end=args.alpha_end,
             antithetic=args.antithetic, two_point=args.two_point,
             aligned=not args.unaligned, **chosen)
         say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
@@ -100,7 +100,7 @@ def train(args) -> int:
 
 
 RULE_DEPENDENT = ("lr", "optimizer", "batch_size", "steps", "hidden", "weight_decay",
-                  "schedule", "dropout", "loss")
+                  "schedule", "dropout", "loss", "momentum", "feedback_gain")
 """Options whose default depends on the rule (:func:`lava_plastic.train.rule_defaults`)."""
 
 
@@ -123,13 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "rules 800 800)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--lr", type=float, default=None,
-                    help="learning rate (default 2**-7, online rules 2e-4, zo 2e-5; lif + sgd: "
-                         "rounded to a power of two per layer)")
+                    help="learning rate (default 2**-7, online rules 2e-4, zo 2e-5, online rules "
+                         "in fixed point or the Lava graph 2**-12; lif + sgd: rounded to a power "
+                         "of two per layer)")
     tr.add_argument("--batch-size", type=int, default=None,
-                    help="samples per update (default 1; online rules 128)")
+                    help="samples per update (default 1; online rules 128, in fixed point 32, in "
+                         "the Lava graph 1)")
     tr.add_argument("--optimizer", default=None,
                     help="sgd (the on-chip rule), adam or adamw (float) (default sgd; online "
-                         "rules adamw)")
+                         "rules adamw, in fixed point or the Lava graph sgd)")
     tr.add_argument("--weight-decay", type=float, default=None,
                     help="adamw's decoupled weight decay (default 0; online rules 2e-4)")
     tr.add_argument("--schedule", default=None,
@@ -149,8 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="online rules: noise scale at the first epoch")
     tr.add_argument("--alpha-end", type=float, default=0.01,
                     help="online rules: noise scale at the last epoch (linear in between)")
-    tr.add_argument("--momentum", type=float, default=0.99999,
-                    help="opzo: momentum of the feedback connections M (eq. 6)")
+    tr.add_argument("--momentum", type=float, default=None,
+                    help="opzo: momentum of the feedback connections M (eq. 6; default 0.99999, "
+                         "the on-chip rule 1 - 2**-10)")
+    tr.add_argument("--feedback-gain", type=float, default=None,
+                    help="opzo: the hidden layers receive -gain M e (a power of two): their "
+                         "rate relative to the readout's under SGD, and the modulation "
+                         "register's resolution in fixed point (default 1, the on-chip rule 64)")
     tr.add_argument("--antithetic", action="store_true",
                     help="online rules: noise z, -z on consecutive steps (even windows)")
     tr.add_argument("--two-point", action="store_true",

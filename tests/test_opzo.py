@@ -3,6 +3,7 @@ eq. 6 by hand, M against the readout's exact Jacobian (and nothing without the p
 spatial BP against a second implementation written from the histories, antithetic and keyed
 noise, learning on digits, and the refusals of bad hyper-parameters."""
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -239,10 +240,12 @@ def test_training_leaves_the_state_passed_in_unchanged():
     (dict(site="synapse"), "unknown noise site 'synapse'"),
     (dict(loss="hinge"), "unknown loss 'hinge'"),
     (dict(psi_width=0.1), "psi_width of the sigmoid surrogate must be in [0.25, 4]"),
+    (dict(feedback_gain=3), "feedback gain must be a power of two from 1 to 2**24, got 3"),
+    (dict(feedback_gain=0.5), "feedback gain must be a power of two from 1 to 2**24, got 0.5"),
+    (dict(feedback_gain=2.0**25), "feedback gain must be a power of two from 1 to 2**24"),
 ])
 def test_bad_hyper_parameters_are_refused(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")
-                       .replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         OPZO(**kwargs)
 
 
@@ -264,6 +267,13 @@ def test_two_point_is_an_option_of_opzo_alone():
     with pytest.raises(ValueError, match="two_point is eq. 5's estimate of OPZO's M, not an "
                                          "option of zo"):
         make_rule("zo", two_point=True)
+
+
+@pytest.mark.parametrize("rule_name", ["zo", "opzo-dfa", "ottt-bp"])
+def test_feedback_gain_is_an_option_of_opzo_alone(rule_name):
+    with pytest.raises(ValueError, match=f"feedback_gain scales OPZO's M e, not an option of "
+                                         f"{rule_name}"):
+        make_rule(rule_name, feedback_gain=2)
 
 
 @pytest.mark.parametrize("bs, message", [
@@ -463,6 +473,45 @@ def test_fixed_hidden_step_by_hand():
     assert state2.v[0, 0] == (40000 >> 1) + (u[0, 0] >> 6 << 6) - lp.vth
 
 
+def test_momentum_modulation_with_a_gain_by_hand():
+    """-gain M e: float exactly; fixed point -((e M^T) >> (24 - log2 gain)) toward zero."""
+    net = PlasticNetwork((4, 3, 2), n_steps=8, reset="subtract", dv=2048, output="readout")
+    rule = OPZO(n_classes=2, loss="sse", feedback_gain=16)
+    lp = compile_plan(net, rule).layers[0]
+    m = np.array([[0.25, -0.5], [1e-3, 2e-3], [0.0, 1.0]])
+    e = np.array([[0.5, -1.0]])
+    np.testing.assert_array_equal(online.momentum_modulation(lp, rule, m, e),
+                                  -16 * (e @ m.T))
+    fixed_lp = compile_plan(replace(net, precision="fixed"), rule).layers[0]
+    m_int = np.array([[3 << 20, -(5 << 19)], [-1234567, 7654321], [0, 1]], dtype=np.int64)
+    e_int = np.array([[64, -128]])  # 0.5, -1 in units of 2**-7
+    products = e_int @ m_int.T
+    expected = -(np.sign(products) * (np.abs(products) >> 20))
+    got = online.momentum_modulation(fixed_lp, rule, m_int, e_int)
+    np.testing.assert_array_equal(got, expected)
+    assert got[0, 2] == 0 and got[0, 1] != 0  # -128 >> 20 rounds toward zero
+
+
+def test_fixed_hidden_layers_learn_only_with_a_feedback_gain():
+    """On a 400-wide hidden layer ``M e`` is of order 1e-3, below the modulation register's
+    unit 2**-7: with gain 1 nearly every modulation rounds to 0 and after an epoch 3% of the
+    hidden weights have moved; the on-chip gain of 64 moves half of them (the readout learns
+    either way)."""
+    data = load_digits(seed=0)
+    net = ottt_net((64, 400, 10), n_steps=9, precision="fixed")
+    changed = {}
+    for gain in (1, 64):
+        plan = compile_plan(net, OPZO(lr=2**-12, seed=0, loss="sse", momentum=1 - 2**-10,
+                                      feedback_gain=gain), 16)
+        state = engine.init_state(plan)
+        before = [np.array(w) for w in state.weights]
+        state, _ = engine.train_epoch(plan, state, data.train_x, data.train_y, 16, None,
+                                      np.arange(len(data.train_x)), alpha=0.2)
+        changed[gain] = [int(np.count_nonzero(w != b)) for w, b in zip(state.weights, before)]
+    assert changed[1][0] < 0.05 * 64 * 400 and changed[1][1] > 0.5 * 400 * 10, changed
+    assert changed[64][0] > 10 * changed[1][0], changed
+
+
 @pytest.mark.parametrize("rule_name", ["opzo", "opzo-dfa", "zo"])
 def test_fixed_point_tracks_float_on_digits(rule_name):
     """Five epochs of the on-chip rule (SGD, lr 2**-12, batch 16, the sse loss), 64-100-100-10:
@@ -492,5 +541,6 @@ def test_cli_fixed_point_takes_the_on_chip_defaults(tmp_path):
                      "--max-train", "40", "--max-test", "20", "--epochs", "1", "--no-progress",
                      "--out", str(out)]) == 0
     r = json.loads((out / "results.json").read_text())
-    assert (r["precision"], r["loss"], r["optimizer"], r["batch_size"], r["lr"]) == (
-        "fixed", "sse", "sgd", 1, 2**-12)
+    assert (r["precision"], r["loss"], r["optimizer"], r["batch_size"], r["lr"],
+            r["feedback_gain"], r["momentum"]) == ("fixed", "sse", "sgd", 32, 2**-12, 64,
+                                                   1 - 2**-10)

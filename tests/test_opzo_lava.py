@@ -51,7 +51,7 @@ def learn_both(rule_name, sizes, n_train=10, n_test=6, dropout=0.0, alphas=(0.3,
     ("opzo", (64, 12, 10), dict(noise="rademacher", site="membrane", antithetic=True)),
     ("opzo", (64, 12, 10, 10), dict(noise="sphere", dropout=0.25, scale_by_alpha=True)),
     ("opzo", (64, 12, 10, 10), dict(two_point=True, dropout=0.25)),
-    ("opzo", (64, 12, 10, 10), dict(aligned=False, site="membrane")),
+    ("opzo", (64, 12, 10, 10), dict(aligned=False, site="membrane", feedback_gain=4)),
     ("zo", (64, 12, 10, 10), dict(noise="gaussian", site="membrane")),
     ("opzo-dfa", (64, 12, 10, 10), dict(dropout=0.25)),
 ], ids=["opzo-activity", "opzo-membrane-antithetic", "opzo-sphere-dropout", "opzo-two-point",
@@ -76,7 +76,7 @@ def test_lava_graph_and_engine_learn_the_same(rule_name, sizes, options):
     ("opzo", dict(site="activity", dropout=0.25)),
     ("opzo", dict(site="membrane", antithetic=True, noise="rademacher")),
     ("opzo", dict(two_point=True, noise="sphere")),
-    ("opzo", dict(aligned=False, site="membrane")),
+    ("opzo", dict(aligned=False, site="membrane", feedback_gain=16)),
     ("zo", dict(site="membrane")),
     ("opzo-dfa", dict(dropout=0.25)),
 ], ids=["opzo-activity-dropout", "opzo-membrane-antithetic", "opzo-two-point", "opzo-unaligned",
@@ -108,7 +108,8 @@ def test_spatial_bp_is_refused_in_the_graph():
 
 def test_cli_lava_backend_trains_opzo_with_the_on_chip_defaults(tmp_path):
     """``train --rule opzo --backend lava`` takes the on-chip defaults (SGD, batch 1, lr
-    2**-10, no schedule, no weight decay) and the paper's network; the engine shuffles its
+    2**-12, no schedule, no weight decay, feedback gain 64, momentum 1 - 2**-10) and the paper's
+    network; the engine shuffles its
     samples, the graph presents them in order, so their accuracies are not compared here (the
     parity tests above compare the two on the same order)."""
     out = tmp_path / "lava"
@@ -116,6 +117,7 @@ def test_cli_lava_backend_trains_opzo_with_the_on_chip_defaults(tmp_path):
                      "--max-test", "20", "--epochs", "2", "--no-progress", "--backend", "lava",
                      "--out", str(out)]) == 0
     r = json.loads((out / "results.json").read_text())
-    assert (r["backend"], r["optimizer"], r["batch_size"], r["lr"]) == ("lava", "sgd", 1, 2**-10)
+    assert (r["backend"], r["optimizer"], r["batch_size"], r["lr"]) == ("lava", "sgd", 1, 2**-12)
+    assert (r["feedback_gain"], r["momentum"]) == (64, 1 - 2**-10)
     assert (r["schedule"], r["weight_decay"], r["dropout"], r["window"]) == ("constant", 0.0, 0.2, 8)
     assert len(r["history"]) == 2 and all(0 <= h["test_accuracy"] <= 1 for h in r["history"])

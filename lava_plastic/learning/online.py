@@ -173,13 +173,14 @@ def readout_delta(lp: LayerPlan, e):
     return e * -(2.0**DELTA_SHIFT)
 
 
-def momentum_modulation(lp: LayerPlan, m, e):
-    """OPZO's projected descent signal ``-M e`` ``(batch, n_k)`` (eq. 5) for errors ``e``
-    ``(batch, C)`` and ``M`` ``(n_k, C)`` (fixed point: units of ``2**-ERROR_BITS``, rounded
-    toward zero)."""
+def momentum_modulation(lp: LayerPlan, rule, m, e):
+    """OPZO's projected descent signal ``-gain M e`` ``(batch, n_k)`` (eq. 5, ``rule``'s
+    ``feedback_gain``) for errors ``e`` ``(batch, C)`` and ``M`` ``(n_k, C)`` (fixed point:
+    units of ``2**-ERROR_BITS``, rounded toward zero)."""
     if lp.fixed:  # toward zero: a floor would turn M's smallest products into a bias
-        return -fp.shift_right_toward_zero(int64(e) @ m.T, M_BITS)
-    return -(e @ m.T)
+        return -fp.shift_right_toward_zero(int64(e) @ m.T, M_BITS - rule.gain_bits)
+    projected = e @ m.T
+    return projected * -rule.feedback_gain
 
 
 def random_modulation(lp: LayerPlan, b, e):
@@ -306,7 +307,7 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
                 if step < 0:
                     break
                 if kind == "momentum":
-                    mod = momentum_modulation(lp, feedback[k], e_prev)
+                    mod = momentum_modulation(lp, rule, feedback[k], e_prev)
                 elif kind == "random":
                     mod = random_modulation(lp, feedback[k], e_prev)
                 elif kind == "scalar":

@@ -50,7 +50,7 @@ error ``e``                    the ``sse`` loss only: ``(o - y) >> (vth bits - 7
 ``M``                          int64 in units of ``2**-24``; ``1 - lam = 2**-shift``
                                (:func:`momentum_shift`): ``M - (M >> shift) + (z o~ / n) >>
                                (12 + vth bits - 24 + shift)``, rounding toward zero
-modulation ``-g``              ``-(M e >> 24)`` and ``-(z L round(2**16 / alpha)) >> 20``
+modulation ``-g``              ``-(M e >> (24 - log2 gain))`` and ``-(z L round(2**16 / alpha)) >> 20``
                                toward zero, DFA's ``(-B)^T e >> 7`` floored (a Dense),
                                saturated to signed 8 bits
 third factor                   ``psi * m`` (hidden), ``-e << 4`` (readout): signed 13 bits
@@ -223,6 +223,13 @@ class OPZO:
     ``loss``: :data:`LOSSES`. ``scale_by_alpha``: keep eq. 6's ``1/alpha``. ``two_point``:
     ``M`` learns from ``z (o~ - o)^T`` (eq. 5), ``o`` the output of a clean forward pass beside
     the perturbed one (with the same dropout mask), instead of eq. 6's ``z o~^T``.
+    ``feedback_gain``: OPZO's hidden layers receive ``-gain * M e`` (a power of two, 1 to
+    ``2**M_BITS``). With AdamW it changes nothing (the optimiser normalises the update's scale,
+    which is why App. C.3.2 can drop eq. 6's ``1/alpha``); with the on-chip SGD rule it is the
+    hidden layers' learning rate relative to the readout's, and in fixed point it is what lets
+    the 8-bit modulation register resolve ``M e``, whose entries are of order ``alpha |W_out|
+    |e|`` (1e-3 at alpha = 0.2 on MNIST): at gain 1 they round to 0 and the hidden layers do not
+    learn (BENCHMARKS.md, "Fixed point against float").
     """
 
     lr: float = 2.0**-10
@@ -239,6 +246,7 @@ class OPZO:
     scale_by_alpha: bool = False
     two_point: bool = False
     aligned: bool = True
+    feedback_gain: float = 1.0
 
     name: ClassVar[str] = "opzo"
     feedback_kind: ClassVar[str] = "momentum"
@@ -255,6 +263,13 @@ class OPZO:
         if self.two_point and self.feedback_kind != "momentum":
             raise ValueError(f"two_point is eq. 5's estimate of OPZO's M, not an option of "
                              f"{self.name}")
+        gain = self.feedback_gain
+        if not (isinstance(gain, (int, float)) and math.isfinite(gain) and gain >= 1
+                and math.log2(gain) == int(math.log2(gain)) and gain <= 2**M_BITS):
+            raise ValueError(f"feedback gain must be a power of two from 1 to 2**{M_BITS}, got "
+                             f"{gain!r}")
+        if gain != 1 and self.feedback_kind != "momentum":
+            raise ValueError(f"feedback_gain scales OPZO's M e, not an option of {self.name}")
         for label, value, allowed in (("noise", self.noise, DISTRIBUTIONS),
                                       ("noise site", self.site, NOISE_SITES),
                                       ("loss", self.loss, LOSSES)):
@@ -268,6 +283,11 @@ class OPZO:
 
     def layer_lr(self, k: int, n_layers: int) -> float:
         return self.lr
+
+    @property
+    def gain_bits(self) -> int:
+        """``log2(feedback_gain)``: fixed point shifts ``M e`` this many bits less."""
+        return int(math.log2(self.feedback_gain))
 
     def alpha_of(self, epoch: int, epochs: int) -> float:
         return alpha_at(self.alpha, self.alpha_end, epoch, epochs)

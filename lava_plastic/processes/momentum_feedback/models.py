@@ -31,7 +31,7 @@ class _MomentumFeedbackModel(PyLoihiProcessModel):
             z = noise(rule, lp, self.n_samples.copy(), t - lp.lag, NUMPY, np.float64, None)
             self.m[:] = momentum_update(lp, rule, self.m, momentum_estimate_of(lp, z, o), 1,
                                         float(self.alpha[0]))
-        self.m_buff[:] = momentum_modulation(lp, self.m, e)[0]
+        self.m_buff[:] = momentum_modulation(lp, rule, self.m, e)[0]
         if learning and t == lp.n_steps - 1:
             self.n_samples[0] += 1
 
@@ -52,7 +52,7 @@ class PyMomentumFeedbackModelFloat(_MomentumFeedbackModel):
 @tag("fixed_pt")
 class PyMomentumFeedbackModelFixed(_MomentumFeedbackModel):
     """``M`` in an int64 register (units of ``2**-M_BITS``), the error in 9 bits, the projected
-    signal ``-M e`` in units of ``2**-ERROR_BITS`` (the neuron saturates it to 8 bits)."""
+    signal ``-gain M e`` in units of ``2**-ERROR_BITS`` (the neuron saturates it to 8 bits)."""
 
     e_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=9)
     o_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
