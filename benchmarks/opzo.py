@@ -7,7 +7,7 @@ and the epoch time of OPZO against OTTT-BP in the same engine.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opzo.py fixed --data-dir ../shared/data \\
         [--epochs 3] [--seeds 0] [--max-train N] [--batch-size 32] [--lr 2**-12]
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opzo.py speed --data-dir ../shared/data \\
-        [--rounds 5] [--max-train 6400]
+        [--rounds 5] [--max-train 6400] [--profile]
 
 ``accuracy`` trains each rule with the paper's MNIST setting (784-800-800-10, T = 6, AdamW lr
 2e-4 and weight decay 2e-4, batch 128, cosine schedule, dropout 0.2, alpha 0.2 -> 0.01; ZO_sp:
@@ -30,6 +30,8 @@ writes
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import statistics
 import time
 from dataclasses import replace
@@ -179,6 +181,13 @@ def speed(args):
         print(f"{name} / OTTT-BP epoch time: median {statistics.median(values):.3f} "
               f"[{min(values):.3f}, {max(values):.3f}] over {len(values)} paired rounds "
               f"(seconds per 60,000-sample epoch, from {len(x)} samples)")
+    if args.profile:  # where each one's time goes, one more slice under cProfile
+        for name in SPEED_RUNS:
+            profile = cProfile.Profile()
+            profile.runcall(engine.train_epoch, plans[name], states[name], x, y, 128,
+                            optimizers[name], np.arange(len(x)), alpha=0.2, dropout=0.2)
+            print(f"\n{name}: the functions that take the most time (tottime, s)")
+            pstats.Stats(profile).sort_stats("tottime").print_stats(12)
     write_results("opzo_speed", {"max_train": len(x), "seconds_per_epoch": seconds,
                                  "ratios": ratios,
                                  "median_ratio": {name: statistics.median(values)
@@ -198,6 +207,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32, help="fixed: samples per write")
     parser.add_argument("--lr", type=float, default=2.0**-12, help="fixed: the on-chip rate")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true",
+                        help="speed: also profile a slice of each (where the time goes)")
     args = parser.parse_args()
     if args.mode == "accuracy":
         accuracy(args)
