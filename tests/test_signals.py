@@ -34,6 +34,13 @@ def children_of(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def sigint_as_in_a_terminal():
+    """A child of a shell's background job (``cmd &``) starts with SIGINT ignored, which the
+    guard respects (``nohup``); a Ctrl-C comes from a terminal, where it is not ignored. Run in
+    the child before it starts, so the tests do not depend on how the suite was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_training(tmp_path, backend: str, epochs: int = 200):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "lava_plastic.cli", "train", "--backend", backend,
@@ -42,7 +49,7 @@ def start_training(tmp_path, backend: str, epochs: int = 200):
     log = tmp_path / "stdout.txt"
     with open(log, "w") as stdout:
         proc = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True,
+                                start_new_session=True, preexec_fn=sigint_as_in_a_terminal,
                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
     proc.log = log
     return proc, out
@@ -130,7 +137,8 @@ run_lava(net, x, record_state=False)
 """
     shm_before = set(os.listdir(SHM))
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=sigint_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while len(children_of(proc.pid)) < 4:  # the runtime service and the model processes

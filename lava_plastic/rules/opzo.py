@@ -50,8 +50,9 @@ error ``e``                    the ``sse`` loss only: ``(o - y) >> (vth bits - 7
 ``M``                          int64 in units of ``2**-24``; ``1 - lam = 2**-shift``
                                (:func:`momentum_shift`): ``M - (M >> shift) + (z o~ / n) >>
                                (12 + vth bits - 24 + shift)``, rounding toward zero
-modulation ``-g``              ``-(M e >> (24 - log2 gain))`` and ``-(z L round(2**16 / alpha)) >> 20``
-                               toward zero, DFA's ``(-B)^T e >> 7`` floored (a Dense),
+modulation ``-g``              ``-(M e >> (24 - log2 gain))`` and
+                               ``-(z L round(2**16 / alpha)) >> 20`` toward zero,
+                               DFA's ``(-B)^T e >> 7`` floored (a Dense),
                                saturated to signed 8 bits
 third factor                   ``psi * m`` (hidden), ``-e << 4`` (readout): signed 13 bits
 accumulator, write             32 bits, the plan's static bound; stochastic rounding to 8 bits
@@ -224,9 +225,9 @@ class OPZO:
     ``M`` learns from ``z (o~ - o)^T`` (eq. 5), ``o`` the output of a clean forward pass beside
     the perturbed one (with the same dropout mask), instead of eq. 6's ``z o~^T``.
     ``feedback_gain``: OPZO's hidden layers receive ``-gain * M e`` (a power of two, 1 to
-    ``2**M_BITS``). With AdamW it changes nothing (the optimiser normalises the update's scale,
-    which is why App. C.3.2 can drop eq. 6's ``1/alpha``); with the on-chip SGD rule it is the
-    hidden layers' learning rate relative to the readout's, and in fixed point it is what lets
+    ``2**M_BITS``). With AdamW it changes next to nothing (the optimiser normalises the update's
+    scale up to its epsilon, which is why App. C.3.2 can drop eq. 6's ``1/alpha``); with the
+    on-chip SGD rule it is the hidden layers' learning rate relative to the readout's, and in fixed point it is what lets
     the 8-bit modulation register resolve ``M e``, whose entries are of order ``alpha |W_out|
     |e|`` (1e-3 at alpha = 0.2 on MNIST): at gain 1 they round to 0 and the hidden layers do not
     learn (BENCHMARKS.md, "Fixed point against float").
