@@ -23,7 +23,7 @@ from lava_plastic.interrupt import Terminated, sigterm_raises
 from lava_plastic.learning import engine
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.parallel import close_group, local_device, open_group
-from lava_plastic.learning.plan import compile_plan
+from lava_plastic.learning.plan import check_on_chip, compile_plan
 from lava_plastic.optim import OPTIMIZERS, cosine_lr, make_optimizer
 from lava_plastic.rules import RULES, make_rule
 from lava_plastic.rules.feedback import projection_matrices
@@ -95,10 +95,8 @@ class TrainConfig:
         return make_rule(self.rule, **common, alpha=self.alpha, alpha_end=self.alpha_end,
                          momentum=self.momentum, noise=self.noise, site=self.noise_site,
                          antithetic=self.antithetic, loss=self.loss,
-                         aligned=self.aligned,
-                         **({"two_point": True} if self.two_point else {}),
-                         **({"feedback_gain": self.feedback_gain}
-                            if self.feedback_gain != 1 else {}))
+                         aligned=self.aligned, two_point=self.two_point,
+                         feedback_gain=self.feedback_gain)
 
     def window(self, n_layers: int) -> int:
         """Steps per sample: ``steps``; for the online rules ``steps`` outputs of the readout,
@@ -202,9 +200,8 @@ class TrainConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.model != "lif":
             raise ValueError(f"{self.rule} trains the spiking (lif) network")
-        if self.backend == "lava" and self.rule == "ottt-bp":
-            raise ValueError("spatial BP (ottt-bp) runs in the engine only: it is the "
-                             "reference, not an on-chip rule")
+        if self.backend == "lava":
+            check_on_chip(self.rule_value(2))
         window = self.window(len(self.hidden) + 1)
         if self.antithetic and window % 2:
             raise ValueError(f"antithetic noise pairs consecutive steps: the window of {window} "

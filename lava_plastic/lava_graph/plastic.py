@@ -27,7 +27,7 @@ from lava.magma.core.run_conditions import RunSteps
 from lava.proc.dense.process import Dense
 
 from lava_plastic.learning.engine import check_weights, encode_input, init_feedback
-from lava_plastic.learning.plan import Plan, is_online
+from lava_plastic.learning.plan import Plan, check_on_chip, is_online
 from lava_plastic.lava_graph import run_config
 from lava_plastic.lava_graph.signals import RuntimeGuard
 from lava_plastic.processes.momentum_feedback.process import MomentumFeedback
@@ -68,9 +68,7 @@ class StreamGraph:
                  dropout: float = 0.0):
         net = plan.net
         self.online = is_online(plan.rule)
-        if self.online and plan.rule.feedback_kind == "backprop":
-            raise ValueError("spatial BP (ottt-bp) runs in the engine only: it is the reference, "
-                             "not an on-chip rule")
+        check_on_chip(plan.rule)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         if dropout and not self.online:

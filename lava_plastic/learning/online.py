@@ -45,6 +45,13 @@ KEEP_BITS = 8
 (1 - rate))`` and shifted right by 8 (floor)."""
 
 
+def noise_scale(fixed: bool, alpha: float):
+    """The noise scale as :func:`hidden_step` and :func:`hidden_delta` take it: ``alpha`` in
+    float, the integer factor ``round(alpha * 2**ALPHA_BITS)`` in fixed point (one
+    ``ValueError`` where it rounds to 0)."""
+    return fixed_scale(alpha, ALPHA_BITS, "the noise scale alpha") if fixed else alpha
+
+
 def noise(rule, lp: LayerPlan, rows, t: int, xp, dtype, dev):
     """The noise ``z`` of hidden layer ``lp`` at step ``t`` for the samples of ordinals
     ``rows``, ``(batch, n_k)`` in the float dtype (fixed point: int32 in units of
@@ -237,8 +244,8 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     batch = payload.shape[0]
     kind = rule.feedback_kind
     noisy = learn and rule.noisy
-    if fixed and noisy:  # the noise scale as an integer factor
-        alpha = fixed_scale(alpha, ALPHA_BITS, "the noise scale alpha")
+    if noisy:
+        alpha = noise_scale(fixed, alpha)
     masks = [dropout_mask(rule, lp, rows, dropout if learn else 0.0, xp, dtype, dev)
              for lp in layers[:-1]]
     if not fixed:

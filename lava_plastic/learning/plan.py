@@ -127,6 +127,14 @@ def trace_decay(net: PlasticNetwork, traced: bool):
     return fp.DECAY_UNITY - net.dv if net.fixed else 1 - net.dv / fp.DECAY_UNITY
 
 
+def check_on_chip(rule: Rule) -> None:
+    """Refuse, for a Lava graph, a rule with no on-chip form: spatial BP is the engine's
+    reference (one ``ValueError``)."""
+    if getattr(rule, "feedback_kind", None) == "backprop":
+        raise ValueError(f"spatial BP ({rule.name}) runs in the engine only: it is the "
+                         f"reference, not an on-chip rule")
+
+
 def is_online(rule: Rule) -> bool:
     """Whether ``rule`` trains online through time from an output error at every step (OPZO and
     its baselines, :mod:`lava_plastic.rules.opzo`)."""

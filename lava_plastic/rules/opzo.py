@@ -227,10 +227,10 @@ class OPZO:
     ``feedback_gain``: OPZO's hidden layers receive ``-gain * M e`` (a power of two, 1 to
     ``2**M_BITS``). With AdamW it changes next to nothing (the optimiser normalises the update's
     scale up to its epsilon, which is why App. C.3.2 can drop eq. 6's ``1/alpha``); with the
-    on-chip SGD rule it is the hidden layers' learning rate relative to the readout's, and in fixed point it is what lets
-    the 8-bit modulation register resolve ``M e``, whose entries are of order ``alpha |W_out|
-    |e|`` (1e-3 at alpha = 0.2 on MNIST): at gain 1 they round to 0 and the hidden layers do not
-    learn (BENCHMARKS.md, "Fixed point against float").
+    on-chip SGD rule it is the hidden layers' learning rate relative to the readout's, and in
+    fixed point it is what lets the 8-bit modulation register resolve ``M e``, whose entries
+    are of order ``alpha |W_out| |e|`` (1e-3 at alpha = 0.2 on MNIST): at gain 1 they round to
+    0 and the hidden layers do not learn (BENCHMARKS.md, "Fixed point against float").
     """
 
     lr: float = 2.0**-10

@@ -13,7 +13,6 @@ from lava_plastic.learning import online
 from lava_plastic.learning.network import ACTIVITY_REGISTER_BITS
 from lava_plastic.learning.neuron import NeuronState
 from lava_plastic.processes.online_lif.process import OnlineLIF
-from lava_plastic.rules.opzo import ALPHA_BITS, fixed_scale
 from lava_plastic.xp import NUMPY
 
 
@@ -94,8 +93,8 @@ def hidden_spk(model, a_in, mod):
     learning = bool(model.learning[0])
     rows = model.n_samples.copy()
     alpha = float(model.alpha[0])
-    if lp.fixed and learning and rule.noisy:  # the noise scale as an integer factor
-        alpha = fixed_scale(alpha, ALPHA_BITS, "the noise scale alpha")
+    if learning and rule.noisy:
+        alpha = online.noise_scale(lp.fixed, alpha)
     state = NeuronState(model.u[None], model.v[None], None)
     if t == 0:  # from rest; the input sent during the previous sample is dropped
         a_in = np.zeros_like(a_in)
