@@ -1,6 +1,6 @@
 """The ``lava-plastic`` command line.
 
-``lava-plastic train``: trains a rule (DRTP, DFA, sDFA; OPZO, ZO_sp, OPZO-DFA, OTTT-BP) on a data set (engine or Lava graph, float or fixed point),
+``lava-plastic train``: trains a rule (DRTP, DFA, sDFA; OPZO, ZO_sp, OPZO-DFA, OTTT-BP; NP, LOCO) on a data set (engine or Lava graph, float or fixed point),
 prints the test accuracy after each epoch and writes ``results.json`` and ``accuracy.png``.
 
 ``lava-plastic selfcheck``: runs the same LIF network on bundled digits in Lava's simulator and
@@ -79,7 +79,8 @@ def train(args) -> int:
             progress=not args.no_progress, noise=args.noise, noise_site=args.noise_site,
             alpha=args.alpha, alpha_end=args.alpha_end,
             antithetic=args.antithetic, two_point=args.two_point,
-            aligned=not args.unaligned, **chosen)
+            aligned=not args.unaligned, sigma=args.sigma, rank=args.rank,
+            clusters=args.clusters, buffer=args.buffer, **chosen)
         say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
@@ -100,7 +101,7 @@ def train(args) -> int:
 
 
 RULE_DEPENDENT = ("lr", "optimizer", "batch_size", "steps", "hidden", "weight_decay",
-                  "schedule", "dropout", "loss", "momentum", "feedback_gain")
+                  "schedule", "dropout", "loss", "momentum", "feedback_gain", "class_batches")
 """Options whose default depends on the rule (:func:`lava_plastic.train.rule_defaults`)."""
 
 
@@ -110,9 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a learning rule and report test accuracy")
     tr.add_argument("--rule", default="drtp",
                     help="learning rule: drtp, dfa (direct feedback alignment), sdfa (its error "
-                         "sign); online: opzo, zo (ZO_sp), opzo-dfa, ottt-bp (spatial BP)")
+                         "sign); online: opzo, zo (ZO_sp), opzo-dfa, ottt-bp (spatial BP); "
+                         "perturbation: np (node perturbation), loco")
     tr.add_argument("--dataset", default="digits",
-                    help="digits (bundled), mnist, or nmnist (the N-MNIST subset, online rules)")
+                    help="digits (bundled), mnist, nmnist (the N-MNIST subset, online rules) or "
+                         "nettalk (multi-hot targets: drtp, dfa, sdfa, np, loco)")
     tr.add_argument("--data-dir", default=None, help="data directory (else $LAVA_PLASTIC_DATA)")
     tr.add_argument("--backend", default="engine", help="engine (batched) or lava (process graph)")
     tr.add_argument("--precision", default="float", help="float or fixed")
@@ -124,11 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--lr", type=float, default=None,
                     help="learning rate (default 2**-7, online rules 2e-4, zo 2e-5, online rules "
-                         "in fixed point or the Lava graph 2**-12; lif + sgd: rounded to a power "
-                         "of two per layer)")
+                         "in fixed point or the Lava graph 2**-12, np and loco 2**-8; lif + sgd: "
+                         "rounded to a power of two per layer)")
     tr.add_argument("--batch-size", type=int, default=None,
                     help="samples per update (default 1; online rules 128, in fixed point 32, in "
-                         "the Lava graph 1)")
+                         "the Lava graph 1; np and loco 32)")
     tr.add_argument("--optimizer", default=None,
                     help="sgd (the on-chip rule), adam or adamw (float) (default sgd; online "
                          "rules adamw, in fixed point or the Lava graph sgd)")
@@ -169,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--loss", default=None,
                     help="online rules: instantaneous loss, mix (0.95 CE + 0.05 MSE; the "
                          "default), mse, ce or sse (half the summed squared error; fixed point's)")
+    tr.add_argument("--sigma", type=float, default=0.25,
+                    help="np, loco: perturbation scale, in thresholds of membrane input per step")
+    tr.add_argument("--rank", type=int, default=10,
+                    help="loco: principal components of a batch's inputs kept (eq. 6's k)")
+    tr.add_argument("--clusters", type=int, default=10,
+                    help="loco: k-means centres over the buffer of past directions (eq. 5's c)")
+    tr.add_argument("--buffer", type=int, default=50,
+                    help="loco: past batches' principal directions kept (table S2's p)")
+    tr.add_argument("--class-batches", dest="class_batches", action="store_const", const=True,
+                    default=None, help="np, loco: batches of one class (loco's default)")
+    tr.add_argument("--mixed-batches", dest="class_batches", action="store_const", const=False,
+                    help="np, loco: ordinary shuffled batches (np's default)")
     tr.add_argument("--weight-bits", type=int, default=8,
                     help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
     tr.add_argument("--lr-halving", type=int, default=None,

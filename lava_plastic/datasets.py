@@ -382,3 +382,32 @@ def load(name: str, data_dir: str | os.PathLike | None = None, seed: int = 0) ->
     if name not in loaders:
         raise ValueError(f"unknown dataset {name!r}; choose from digits, {', '.join(loaders)}")
     return loaders[name](data_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Classes and accuracy of class labels and of multi-hot targets
+# ---------------------------------------------------------------------------------------------
+def class_ids(targets: np.ndarray) -> np.ndarray:
+    """Each sample's class: its label, or for multi-hot targets ``(n, C)`` the index of its
+    target row among the distinct rows (NETtalk's 116 phoneme-and-stress codes)."""
+    targets = np.asarray(targets)
+    if targets.ndim == 1:
+        return targets.astype(np.int64)
+    return np.unique(targets, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def accuracy(data: Dataset, scores, targets) -> float:
+    """The fraction of samples classified correctly from output ``scores`` ``(n, C)`` (spike
+    counts, say). Class labels: the highest score (lowest index on ties). Multi-hot targets
+    (NETtalk, LOCO A.12): the output identifies the code of the training set's distinct target
+    rows with the largest cosine similarity to it, which must equal the sample's target (an
+    output of all zeros identifies none)."""
+    scores, targets = np.asarray(scores, dtype=np.float64), np.asarray(targets)
+    if targets.ndim == 1:
+        return float(np.mean(scores.argmax(axis=1) == targets))
+    codes = np.unique(np.asarray(data.train_y), axis=0).astype(np.float64)
+    norms = np.linalg.norm(scores, axis=1)
+    similarity = (scores @ (codes / np.linalg.norm(codes, axis=1, keepdims=True)).T)
+    identified = codes[similarity.argmax(axis=1)]
+    correct = np.all(identified == targets, axis=1) & (norms > 0)
+    return float(np.mean(correct))

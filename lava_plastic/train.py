@@ -36,7 +36,7 @@ try:
 except ImportError as missing:
     lava_plastic_graph = None
     LAVA_MISSING = str(missing)
-DATASETS = ("digits", "mnist", "nmnist")
+DATASETS = ("digits", "mnist", "nmnist", "nettalk")
 BACKENDS = ("engine", "lava")
 MODELS = ("lif", "tanh")
 LAVA_CHUNK = 50
@@ -81,15 +81,29 @@ class TrainConfig:
     two_point: bool = False
     aligned: bool = True
     feedback_gain: float = 1.0
+    sigma: float = 0.25
+    rank: int = 10
+    clusters: int = 10
+    buffer: int = 50
+    class_batches: bool = False
 
     @property
     def online(self) -> bool:
         """Whether the rule is one of the online rules (OPZO and its baselines)."""
         return getattr(RULES.get(self.rule), "online", False)
 
+    @property
+    def perturbative(self) -> bool:
+        """Whether the rule learns by node perturbation (NP, LOCO)."""
+        return getattr(RULES.get(self.rule), "perturbative", False)
+
     def rule_value(self, n_classes: int):
         """The rule this configuration trains with (its hyper-parameters checked)."""
         common = dict(lr=self.lr, n_classes=n_classes, seed=self.seed)
+        if self.perturbative:
+            projector = (dict(rank=self.rank, clusters=self.clusters, buffer=self.buffer)
+                         if RULES[self.rule].projected else {})
+            return make_rule(self.rule, **common, sigma=self.sigma, **projector)
         if not self.online:
             return make_rule(self.rule, **common)
         return make_rule(self.rule, **common, alpha=self.alpha, alpha_end=self.alpha_end,
@@ -110,6 +124,8 @@ class TrainConfig:
         readout."""
         sizes = (n_features,) + self.hidden + (n_classes,)
         neuron = dict(reset="subtract", dv=2048, output="readout") if self.online else {}
+        if self.perturbative:  # spikingjelly's LIFNode (LOCO A.6): tau 2, hard reset
+            neuron = dict(dv=2048)
         return PlasticNetwork(sizes, n_steps=self.window(len(sizes) - 1),
                               precision=self.precision, weight_bits=self.weight_bits, **neuron)
 
@@ -125,6 +141,7 @@ class TrainConfig:
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
         self._check_online_options()
+        self._check_perturbation_options()
         for name in ("epochs", "batch_size", "steps"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
@@ -142,7 +159,15 @@ class TrainConfig:
                 raise ValueError(f"lr_halving must be a positive number of epochs, got {self.lr_halving!r}")
             if self.backend == "lava":
                 raise ValueError("the lava backend keeps one learning rate (a synapse parameter)")
-        if self.dataset == "nmnist":
+        if self.dataset == "nettalk":
+            if self.online or self.model != "lif":
+                raise ValueError("nettalk's multi-hot targets train the spiking network's "
+                                 "output spikes: drtp, dfa, sdfa, np or loco")
+            if self.backend != "engine":
+                raise ValueError("nettalk runs in the engine backend")
+            if self.augment_shift:
+                raise ValueError("augment_shift translates images: digits and mnist")
+        elif self.dataset == "nmnist":
             if not self.online:
                 raise ValueError(f"nmnist presents an input per step, which the online rules "
                                  f"({', '.join(ONLINE_RULES)}) train on, not {self.rule}")
@@ -209,6 +234,33 @@ class TrainConfig:
         self.rule_value(2)  # its hyper-parameters, before any data is read
 
 
+    def _check_perturbation_options(self):
+        """NP's and LOCO's options: used only with those rules, class batches in the engine
+        (one ``ValueError`` each; the rule value checks its own hyper-parameters)."""
+        allowed = (() if not self.perturbative else PERTURBATION_OPTIONS if self.rule == "loco"
+                   else ("sigma", "class_batches"))
+        fields = TrainConfig.__dataclass_fields__
+        changed = [f for f in PERTURBATION_OPTIONS
+                   if f not in allowed and getattr(self, f) != fields[f].default]
+        if changed:
+            owner = "np and loco" if changed[0] in ("sigma", "class_batches") else "loco"
+            flag = changed[0].replace("_", "-")
+            raise ValueError(f"--{flag} is an option of {owner}, not of {self.rule}")
+        if not self.perturbative:
+            return
+        if self.model != "lif":
+            raise ValueError(f"{self.rule} trains the spiking (lif) network")
+        if self.backend != "engine":
+            raise ValueError(f"{self.rule} trains in the engine backend (its Lava processes "
+                             f"are not part of this version)")
+        if self.class_batches and self.backend != "engine":
+            raise ValueError("class batches order the engine's samples (the lava backend "
+                             "presents the stored order)")
+        self.rule_value(2)  # its hyper-parameters, before any data is read
+
+
+PERTURBATION_OPTIONS = ("sigma", "rank", "clusters", "buffer", "class_batches")
+"""Options of the perturbation rules alone (``rank``, ``clusters``, ``buffer``: LOCO's)."""
 ONLINE_OPTIONS = ("dropout", "noise", "noise_site", "alpha", "alpha_end", "momentum",
                   "antithetic", "loss", "two_point", "aligned", "feedback_gain")
 """Options of the online rules alone (:class:`TrainConfig`)."""
@@ -238,11 +290,21 @@ ONLINE_FIXED_DEFAULTS = dict(ONLINE_CHIP_DEFAULTS, loss="sse")
 exponential)."""
 
 
+PERTURBATION_DEFAULTS = dict(lr=2.0**-8, batch_size=32)
+"""NP's and LOCO's defaults: batches of 32 (LOCO table S2), SGD at 2**-8 (the paper gives no
+rate; this one learns on digits without silencing the output)."""
+
+
 def rule_defaults(rule: str, backend: str = "engine", dataset: str = "digits",
                   precision: str = "float") -> dict:
     """The command line's defaults for ``rule`` where they differ from :class:`TrainConfig`'s
     (DRTP's): the OPZO paper's setting for the online rules; the on-chip rule in fixed point
-    (with the sse loss) and in the Lava graph (one sample per update); N-MNIST: 30 steps."""
+    (with the sse loss) and in the Lava graph (one sample per update); N-MNIST: 30 steps.
+    NP and LOCO: :data:`PERTURBATION_DEFAULTS`, LOCO with batches of one class (table S2),
+    one sample per update in the Lava graph."""
+    if getattr(RULES.get(rule), "perturbative", False):
+        defaults = dict(PERTURBATION_DEFAULTS, class_batches=rule == "loco" and backend == "engine")
+        return dict(defaults, batch_size=1) if backend == "lava" else defaults
     if rule not in ONLINE_RULES:
         return {}
     if precision == "fixed" or backend == "lava":
@@ -306,6 +368,18 @@ def _progress(config: TrainConfig, total: int, epoch: int) -> tqdm:
                 disable=None if config.progress else True, leave=False)
 
 
+def class_batches(classes: np.ndarray, batch_size: int, rng: np.random.Generator) -> list:
+    """An epoch's batches, each of samples of one class (LOCO, "the data within each batch
+    belongs to the same category"; table S2's batches of 32): each class's samples shuffled and
+    cut into batches of ``batch_size`` (its last batch holds the rest: nothing is dropped),
+    then all batches shuffled. ``classes``: each sample's class id."""
+    batches = []
+    for c in np.unique(classes):
+        members = rng.permutation(np.flatnonzero(classes == c))
+        batches += [members[i : i + batch_size] for i in range(0, len(members), batch_size)]
+    return [batches[j] for j in rng.permutation(len(batches))]
+
+
 def epoch_rule(config: TrainConfig, rule, epoch: int):
     """The rule for ``epoch`` (1-based): the learning rate halves every ``lr_halving`` epochs
     (in fixed point, the accumulator shift grows by one)."""
@@ -333,23 +407,29 @@ def _engine_lif(config, data, plan, epoch_done, parallel=None, inspect=None):
             online_options = dict(alpha=rule.alpha_of(epoch, config.epochs),
                                   dropout=config.dropout)
         train_x = epoch_train_x(config, data, epoch)
-        order = rng.permutation(len(train_x))
-        bar = _progress(config, len(order), epoch)
+        if config.class_batches:
+            batches = class_batches(datasets.class_ids(data.train_y), config.batch_size, rng)
+        else:
+            order = rng.permutation(len(train_x))
+            batches = [order[i : i + config.batch_size]
+                       for i in range(0, len(order), config.batch_size)]
+        bar = _progress(config, len(train_x), epoch)
         start = time.perf_counter()
-        seen = np.zeros((len(order), net.n_classes))
-        for i in range(0, len(order), 10 * config.batch_size):
-            chunk = order[i : i + 10 * config.batch_size]
+        seen = np.zeros((len(train_x), net.n_classes))
+        for i in range(0, len(batches), 10):
+            chunk = batches[i : i + 10]
             state, chunk_seen = engine.train_epoch(epoch_plan, state, train_x, data.train_y,
                                                    config.batch_size, optimizer, chunk, parallel,
                                                    **online_options)
-            seen[chunk] = chunk_seen[chunk]
-            bar.update(len(chunk))
+            rows = np.concatenate(chunk)
+            seen[rows] = chunk_seen[rows]
+            bar.update(len(rows))
         bar.close()
         seconds = time.perf_counter() - start
         test = engine.predict(plan, state, data.test_x, parallel=parallel)
         extra = {} if inspect is None else inspect(epoch, epoch_plan, state, online_options)
-        epoch_done(epoch, engine.accuracy(seen, data.train_y), engine.accuracy(test, data.test_y),
-                   seconds, **extra)
+        epoch_done(epoch, datasets.accuracy(data, seen, data.train_y),
+                   datasets.accuracy(data, test, data.test_y), seconds, **extra)
 
 
 def _lava_lif(config, data, plan, epoch_done):
@@ -372,8 +452,8 @@ def _lava_lif(config, data, plan, epoch_done):
             seconds = time.perf_counter() - start
             seen = graph.counts(0, graph.n_train)
             test = graph.evaluate()
-            epoch_done(epoch, engine.accuracy(seen, data.train_y),
-                       engine.accuracy(test, data.test_y), seconds)
+            epoch_done(epoch, datasets.accuracy(data, seen, data.train_y),
+                       datasets.accuracy(data, test, data.test_y), seconds)
 
 
 def _engine_tanh(config, data, rule, epoch_done):
@@ -489,6 +569,7 @@ def summarise(config: TrainConfig, data, plan, history, world_size: int = 1,
         "window": plan.net.n_steps if plan else None,
         "weight_decay": config.weight_decay, "schedule": config.schedule,
         **({f: getattr(config, f) for f in ONLINE_OPTIONS} if config.online else {}),
+        **({f: getattr(config, f) for f in PERTURBATION_OPTIONS} if config.perturbative else {}),
         "dtype": config.dtype, "device": config.device, "world_size": world_size,
         "n_train": len(data.train_x), "n_test": len(data.test_x),
         "test_accuracy": history[-1]["test_accuracy"],

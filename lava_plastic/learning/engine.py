@@ -30,8 +30,9 @@ from lava_plastic.learning import synapse
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.parallel import DataParallel
 from lava_plastic.learning.neuron import current, modulation, neuron_step, rest
-from lava_plastic.learning import online
+from lava_plastic.learning import online, perturbation
 from lava_plastic.learning.plan import Plan, is_online
+from lava_plastic.rules.loco import is_perturbative
 from lava_plastic.optim import make_optimizer
 from lava_plastic.rules.base import (PLASTIC_WEIGHT_MAX, PLASTIC_WEIGHT_MIN, check_labels,
                                      he_uniform, one_hot)
@@ -81,6 +82,8 @@ def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
     matrices) or the rule's own, drawn from its seed. The online rules' (real units): OPZO's
     ``M_k`` ``(n_k, C)`` at zero (after eq. 5), DFA's ``B_k``, none for ZO_sp and BP."""
     net = plan.net
+    if is_perturbative(plan.rule):
+        return ()
     if is_online(plan.rule):
         kind = plan.rule.feedback_kind
         if kind == "momentum":  # fixed point: int64 registers in units of 2**-M_BITS
@@ -124,13 +127,16 @@ class TrainState:
     the hidden layers' feedback matrices (modulation units; the online rules': OPZO's ``M_k``
     ``(n_k, C)``, which training updates in place, or DFA's real ``B_k``), the optimiser state,
     the number of writes so far (which keys the fixed-point stochastic rounding) and of samples
-    presented while learning (whose ordinals key the online rules' noise)."""
+    presented while learning (whose ordinals key the online rules' noise and the perturbation
+    rules' ``xi``), and the rule's own state (LOCO: each layer's buffer of past principal
+    directions, host numpy)."""
 
     weights: tuple
     feedback: tuple
     opt_state: object
     n_updates: int
     n_samples: int = 0
+    rule_state: tuple = ()
 
 
 FLOAT_DTYPES = ("float64", "float32")
@@ -160,7 +166,9 @@ def init_state(plan: Plan, weights=None, bs=None, optimizer=None, template=None,
     if template is not None:
         weights = tuple(like(template, to_numpy(w)) for w in weights)
         feedback = tuple(like(template, b) for b in feedback)
-    return TrainState(weights, feedback, optimizer.init(weights) if optimizer else None, 0)
+    rule_state = perturbation.initial_directions(plan) if is_perturbative(plan.rule) else ()
+    return TrainState(weights, feedback, optimizer.init(weights) if optimizer else None, 0,
+                      rule_state=rule_state)
 
 
 def _on_engine(template, value):
@@ -276,6 +284,9 @@ def predict(plan: Plan, state: TrainState, x, batch_size: int = 500,
         if online_rule:
             out.append(online.run_batch(plan, state.weights, state.feedback, xb, no_label,
                                         None, learn=False)[0])
+        elif is_perturbative(plan.rule):
+            out.append(perturbation.run_batch(plan, state.weights, xb, no_label, None,
+                                              learn=False)[0])
         else:
             out.append(run_batch(plan, state, xb, no_label, learn=False)[0])
     if parallel is None:
@@ -294,7 +305,9 @@ def accuracy(counts, labels) -> float:
 
 def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optimizer, order,
                 parallel: DataParallel | None = None, alpha: float = 0.0, dropout: float = 0.0):
-    """One pass over ``(x, labels)`` in the sample ``order`` given. ``optimizer``: ``None``
+    """One pass over ``(x, labels)`` in the sample ``order`` given, cut into batches of
+    ``batch_size``, or over the batches given (a list of index arrays, each at most
+    ``batch_size`` long: LOCO's batches of one class, say). ``optimizer``: ``None``
     for the on-chip rule (:func:`synapse.write` per batch, the summed update of the batch's
     samples), or an :mod:`lava_plastic.optim` value (float only) fed with
     :func:`synapse.direction`. With ``parallel``, this rank runs its share of each batch and
@@ -304,13 +317,20 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     Returns the new state and the output spike counts (a readout's summed outputs) of every
     sample, seen while learning, in the rows of ``x`` (numpy)."""
     check_weights(plan.net, state.weights)
-    labels = check_labels(labels, plan.net.n_classes)
+    labels = check_targets(labels, plan.net.n_classes)
     if len(labels) != len(x):
         raise ValueError(f"got {len(x)} inputs and {len(labels)} labels")
     online_rule = is_online(plan.rule)
     if online_rule:
         check_online_options(plan, alpha, dropout)
-    order = np.asarray(order)
+    if isinstance(order, list):
+        batches = [np.asarray(b) for b in order]
+        if any(len(b) > batch_size or not len(b) for b in batches):
+            raise ValueError(f"every batch must hold 1 to {batch_size} samples")
+        order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
+    else:
+        order = np.asarray(order)
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     template = state.weights[0]
     xp = namespace(template)
     weights, opt_state, n_updates = list(state.weights), state.opt_state, state.n_updates
@@ -318,28 +338,33 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
         weights = [xp.asarray(w, copy=True) for w in weights]
     # M learns in place: a copy, so that the state passed in stays as it was
     feedback = tuple(xp.asarray(f, copy=True) for f in state.feedback)
-    n_samples = state.n_samples
+    n_samples, rule_state = state.n_samples, state.rule_state
     seen = np.zeros((len(x), plan.net.n_classes), dtype=np.float64 if online_rule else np.int64)
-    for i in range(0, len(order), batch_size):
-        idx = order[i : i + batch_size]
-        batch_parallel = None if parallel is None else parallel.for_batch(len(idx))
+    for idx in batches:
+        n_batch = len(idx)
+        batch_parallel = None if parallel is None else parallel.for_batch(n_batch)
         if batch_parallel is not None:
             idx = batch_parallel.share(idx)
         payload = _on_engine(template, encode_input(plan.net, x[idx],
                                                     sequence=online_rule and np.ndim(x) == 3))
-        y_star = like(template, one_hot(labels[idx], plan.net.n_classes))
-        if online_rule:  # the samples' ordinals key their noise and dropout
-            positions = np.arange(len(order[i : i + batch_size]))
+        y_star = like(template, targets(labels[idx], plan.net.n_classes))
+        if online_rule or is_perturbative(plan.rule):  # the ordinals key their noise
+            positions = np.arange(n_batch)
             if batch_parallel is not None:
                 positions = batch_parallel.share(positions)
             rows = like(template, n_samples + positions)
+        if online_rule:
             counts, accs, feedback = online.run_batch(plan, weights, feedback, payload, y_star,
                                                       rows, True, alpha, dropout, batch_parallel)
+        elif is_perturbative(plan.rule):
+            counts, accs, rule_state = perturbation.run_batch(plan, weights, payload, y_star,
+                                                              rows, True, rule_state,
+                                                              batch_parallel)
         else:
             batch_state = TrainState(tuple(weights), feedback, opt_state, n_updates)
             counts, accs = run_batch(plan, batch_state, payload, y_star, learn=True,
                                      parallel=batch_parallel)
-        n_samples += len(order[i : i + batch_size])
+        n_samples += n_batch
         seen[idx] = to_numpy(counts)
         if optimizer is None:
             weights = [synapse.write(lp, w, a, n_updates, xp)
@@ -352,7 +377,28 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
         seen_rows = seen[order]
         parallel.sum([seen_rows])
         seen[order] = seen_rows
-    return TrainState(tuple(weights), feedback, opt_state, n_updates, n_samples), seen
+    return TrainState(tuple(weights), feedback, opt_state, n_updates, n_samples,
+                      rule_state), seen
+
+
+def check_targets(labels, n_classes: int) -> np.ndarray:
+    """Training targets as :func:`targets` takes them: class labels (checked by
+    :func:`~lava_plastic.rules.base.check_labels`) or multi-hot rows ``(n, n_classes)`` of 0s
+    and 1s (NETtalk's), int64."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        return check_labels(labels, n_classes)
+    if labels.shape[1] != n_classes:
+        raise ValueError(f"multi-hot targets must have {n_classes} columns, got {labels.shape[1]}")
+    if not np.all((labels == 0) | (labels == 1)):
+        raise ValueError("multi-hot targets must hold only 0 and 1")
+    return labels.astype(np.int64)
+
+
+def targets(labels, n_classes: int) -> np.ndarray:
+    """The 0/1 target rows of checked ``labels`` (:func:`check_targets`): one-hot for class
+    labels, multi-hot rows as they are."""
+    return labels if labels.ndim == 2 else one_hot(labels, n_classes)
 
 
 def check_online_options(plan: Plan, alpha: float, dropout: float) -> None:

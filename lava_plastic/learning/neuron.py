@@ -56,6 +56,19 @@ def current(lp: LayerPlan, u, a_in, xp):
     return lif_float_current(u, a_in, lp.du)
 
 
+def integrate(lp: LayerPlan, state: NeuronState, a_in, bias, xp, u=None):
+    """Lava's LIF sub-threshold update in the layer's precision: the :func:`current` after
+    ``a_in`` (or ``u``, when the caller has it) and the voltage ``v(1 - dv) + u + bias`` before
+    the threshold test (fixed point: the 24-bit register, int32; ``bias`` in its units,
+    ``vth << 6`` being the threshold). Returns ``(u, v)``."""
+    if u is None:
+        u = current(lp, state.u, a_in, xp)
+    if lp.fixed:
+        v = lif_fixed_voltage(state.v, u, lp.dv, bias, xp, fixed_current_bound(lp.du, lp.a_bound))
+        return u, xp.astype(v, xp.int32, copy=False)  # a 24-bit register
+    return u, lif_float_voltage(state.v, u, lp.dv, bias)
+
+
 def surrogate(lp: LayerPlan, v, xp):
     """The local factor ``psi`` of the pre-reset potential ``v``: the rule's surrogate
     (:data:`~lava_plastic.rules.base.SURROGATES`) in the layer's precision."""
@@ -84,13 +97,7 @@ def neuron_step(lp: LayerPlan, feedback, state: NeuronState, a_in, mod, t: int, 
         a_in = xp.zeros_like(a_in)
         state = rest(lp, a_in.shape[0], xp, device(a_in), a_in.dtype)
         u = None
-    if u is None:
-        u = current(lp, state.u, a_in, xp)
-    if lp.fixed:
-        v = lif_fixed_voltage(state.v, u, lp.dv, 0, xp, fixed_current_bound(lp.du, lp.a_bound))
-        v = xp.astype(v, xp.int32, copy=False)  # a 24-bit register
-    else:
-        v = lif_float_voltage(state.v, u, lp.dv, 0.0)
+    u, v = integrate(lp, state, a_in, 0, xp, u)
     psi = None if lp.output else surrogate(lp, v, xp)
     v, spikes = fire(v, lp.vth, lp.reset_subtract)
     count = state.count

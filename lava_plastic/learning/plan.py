@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from lava_plastic import fixed_point as fp
 from lava_plastic.learning.network import ACTIVITY_REGISTER_BITS, PlasticNetwork
+from lava_plastic.rules.loco import check_sigma, is_perturbative, layer_lr_factor
 from lava_plastic.rules.opzo import momentum_shift
-from lava_plastic.rules.base import (ACC_BITS, DELTA_SHIFT, MAX_LR_SHIFT, PLASTIC_WEIGHT_MAX,
-                                     Rule, sigmoid_surrogate_table, surrogate_width_shift)
+from lava_plastic.rules.base import (ACC_BITS, DELTA_BITS, DELTA_SHIFT, MAX_LR_SHIFT,
+                                     PLASTIC_WEIGHT_MAX, Rule, sigmoid_surrogate_table,
+                                     surrogate_width_shift)
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,11 @@ def check_rule(net: PlasticNetwork, rule: Rule) -> None:
     if rule.n_classes != net.n_classes:
         raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
     online = is_online(rule)
+    if is_perturbative(rule):
+        if net.output != "spiking":
+            raise ValueError(f"{rule.name} learns from output spike counts: use output='spiking'")
+        check_sigma(rule.sigma, net.vth_bits)
+        return
     if online and net.output != "readout":
         raise ValueError(f"{rule.name} learns from the error of a readout output: use "
                          f"output='readout'")
@@ -196,7 +203,14 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
             trace_bound = max_in * fp.DECAY_UNITY // max(net.dv, 1) if hidden else max_in
             pair_bound = 2 ** (DELTA_SHIFT + 1) * trace_bound
         acc_bound = (net.n_steps - 1) * batch_size * pair_bound
-        shift = lr_shift(net, rule.layer_lr(k, n_layers), k)
+        lr = rule.layer_lr(k, n_layers)
+        if is_perturbative(rule):  # one (third factor, input count) pair per sample
+            max_in = max_in if graded else net.n_steps
+            if rule.projected:  # |P x| <= |x| <= sqrt(n) max, plus the rounding
+                max_in = math.isqrt(net.sizes[k] * max_in**2) + 2
+            acc_bound = batch_size * 2 ** (DELTA_BITS - 1) * max_in
+            lr *= layer_lr_factor(net.n_classes, net.n_steps, rule.sigma, k)
+        shift = lr_shift(net, lr, k)
         # the write adds rounding noise below 2**shift to the register
         if net.fixed and acc_bound + 2**shift > 2 ** (ACC_BITS - 1):
             raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "

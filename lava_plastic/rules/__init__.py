@@ -3,9 +3,10 @@ leading batch axis (:mod:`~lava_plastic.rules.base`, :mod:`~lava_plastic.rules.f
 from __future__ import annotations
 
 from lava_plastic.rules.drtp import DFA, DRTP, SDFA
+from lava_plastic.rules.loco import LOCO, NP
 from lava_plastic.rules.opzo import OPZO, OPZODFA, OTTTBP, ZO
 
-RULES = {rule.name: rule for rule in (DRTP, DFA, SDFA, OPZO, ZO, OPZODFA, OTTTBP)}
+RULES = {rule.name: rule for rule in (DRTP, DFA, SDFA, OPZO, ZO, OPZODFA, OTTTBP, NP, LOCO)}
 """Every rule by its command-line name."""
 
 
