@@ -149,9 +149,10 @@ class TrainConfig:
             raise ValueError(f"hidden layer sizes must be positive, got {self.hidden}")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"learning rate must be positive, got {self.lr}")
-        if self.backend == "lava" and (self.batch_size != 1 or self.optimizer != "sgd"
-                                       or self.model != "lif"):
-            raise ValueError("the lava backend runs the on-chip rule: lif model, sgd, batch size 1")
+        if self.backend == "lava" and (self.optimizer != "sgd" or self.model != "lif"
+                                       or (self.batch_size != 1 and not self.perturbative)):
+            raise ValueError("the lava backend runs the on-chip rule: lif model, sgd, batch size 1 "
+                             "(np and loco: any batch size)")
         if self.model == "tanh" and (self.precision != "float" or self.backend != "engine"):
             raise ValueError("the tanh network (the paper's ANN setting) runs in the float engine")
         if self.lr_halving is not None:
@@ -250,12 +251,6 @@ class TrainConfig:
             return
         if self.model != "lif":
             raise ValueError(f"{self.rule} trains the spiking (lif) network")
-        if self.backend != "engine":
-            raise ValueError(f"{self.rule} trains in the engine backend (its Lava processes "
-                             f"are not part of this version)")
-        if self.class_batches and self.backend != "engine":
-            raise ValueError("class batches order the engine's samples (the lava backend "
-                             "presents the stored order)")
         self.rule_value(2)  # its hyper-parameters, before any data is read
 
 
@@ -300,11 +295,9 @@ def rule_defaults(rule: str, backend: str = "engine", dataset: str = "digits",
     """The command line's defaults for ``rule`` where they differ from :class:`TrainConfig`'s
     (DRTP's): the OPZO paper's setting for the online rules; the on-chip rule in fixed point
     (with the sse loss) and in the Lava graph (one sample per update); N-MNIST: 30 steps.
-    NP and LOCO: :data:`PERTURBATION_DEFAULTS`, LOCO with batches of one class (table S2),
-    one sample per update in the Lava graph."""
+    NP and LOCO: :data:`PERTURBATION_DEFAULTS`, LOCO with batches of one class (table S2)."""
     if getattr(RULES.get(rule), "perturbative", False):
-        defaults = dict(PERTURBATION_DEFAULTS, class_batches=rule == "loco" and backend == "engine")
-        return dict(defaults, batch_size=1) if backend == "lava" else defaults
+        return dict(PERTURBATION_DEFAULTS, class_batches=rule == "loco")
     if rule not in ONLINE_RULES:
         return {}
     if precision == "fixed" or backend == "lava":
@@ -437,8 +430,15 @@ def _lava_lif(config, data, plan, epoch_done):
         raise ValueError(f"the lava backend needs Lava (lava-nc 0.10.0, Python 3.10), which is "
                          f"not installed here ({LAVA_MISSING}); the engine backend runs without it")
     weights = engine.init_weights(plan.net, plan.rule.seed)
-    with lava_plastic_graph.PlasticGraph(plan, weights, data.train_x, data.train_y, data.test_x,
-                                         data.test_y, dropout=config.dropout) as graph:
+    # the graph presents its stored rows in order: batches of one class are laid out once
+    order = np.arange(len(data.train_x))
+    if config.class_batches:
+        rng = np.random.default_rng([config.seed, 0x5])
+        order = np.concatenate(class_batches(datasets.class_ids(data.train_y),
+                                             config.batch_size, rng))
+    with lava_plastic_graph.PlasticGraph(plan, weights, data.train_x[order], data.train_y[order],
+                                         data.test_x, data.test_y,
+                                         dropout=config.dropout) as graph:
         for epoch in range(1, config.epochs + 1):
             if config.online:
                 graph.set_alpha(plan.rule.alpha_of(epoch, config.epochs))
@@ -450,7 +450,8 @@ def _lava_lif(config, data, plan, epoch_done):
                 bar.update(n)
             bar.close()
             seconds = time.perf_counter() - start
-            seen = graph.counts(0, graph.n_train)
+            seen = np.empty((graph.n_train, plan.net.n_classes))
+            seen[order] = graph.counts(0, graph.n_train)
             test = graph.evaluate()
             epoch_done(epoch, datasets.accuracy(data, seen, data.train_y),
                        datasets.accuracy(data, test, data.test_y), seconds)

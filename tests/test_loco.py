@@ -381,7 +381,7 @@ def test_cli_trains_loco_and_records_its_options(tmp_path, capsys):
     (["--rule", "np", "--rank", "3"], "--rank is an option of loco, not of np"),
     (["--rule", "drtp", "--sigma", "0.5"], "--sigma is an option of np and loco, not of drtp"),
     (["--rule", "drtp", "--class-batches"], "--class-batches is an option of np and loco"),
-    (["--rule", "np", "--backend", "lava"], "np trains in the engine backend"),
+    (["--rule", "loco", "--rank", "0"], "rank must be an integer >= 1"),
     (["--rule", "loco", "--clusters", "80"], "80 clusters need a buffer"),
     (["--rule", "loco", "--sigma", "-1"], "sigma must be a positive number"),
     (["--rule", "opzo", "--dataset", "nettalk"], "nettalk's multi-hot targets"),

@@ -32,12 +32,14 @@ from lava_plastic.lava_graph import run_config
 from lava_plastic.lava_graph.signals import RuntimeGuard
 from lava_plastic.processes.momentum_feedback.process import MomentumFeedback
 from lava_plastic.processes.online_lif.process import OnlineLIF
+from lava_plastic.processes.perturbed_lif.process import PerturbedLIF
 from lava_plastic.processes.plastic_dense.process import PlasticDense
 from lava_plastic.processes.readout.process import Readout
 from lava_plastic.processes.sample_source.process import SampleSource
 from lava_plastic.processes.spike_counter.process import SpikeCounter
 from lava_plastic.processes.three_factor_lif.process import ThreeFactorLIF
 from lava_plastic.rules.base import B_SHIFT, check_labels
+from lava_plastic.rules.loco import is_perturbative
 
 
 def stock_dense_args(fixed: bool, w: np.ndarray, weight_exp: int) -> dict:
@@ -68,6 +70,9 @@ class StreamGraph:
                  dropout: float = 0.0):
         net = plan.net
         self.online = is_online(plan.rule)
+        self.perturbative = is_perturbative(plan.rule)
+        # the perturbation rules present each sample twice: clean, then perturbed
+        self.window = 2 * net.n_steps if self.perturbative else net.n_steps
         check_on_chip(plan.rule)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
@@ -86,9 +91,9 @@ class StreamGraph:
         self.data = np.concatenate([encode_input(net, train_x), encode_input(net, test_x)])
         feedback = init_feedback(plan, bs)
         self.source = SampleSource(data=self.data, labels=labels, n_classes=net.n_classes,
-                                   sample_steps=net.n_steps, name="source")
+                                   sample_steps=self.window, name="source")
         self.counter = SpikeCounter(shape=(net.n_classes,), n_samples=len(labels),
-                                    sample_steps=net.n_steps, graded=self.online, name="readout")
+                                    sample_steps=self.window, graded=self.online, name="readout")
         self.run_cfg = run_config(net.precision)
         self.guard = RuntimeGuard(self.source)
         self.synapses, self.neurons, self.gates = [], [], []
@@ -101,6 +106,9 @@ class StreamGraph:
             self.neurons.append(neuron)
             mod_ports.append(mod_in)
             port = neuron.s_out
+        if self.perturbative:
+            self._wire_perturbation(mod_ports)
+            return
         port.connect(self.counter.s_in)
         if self.online:
             self._wire_online_feedback(feedback, mod_ports)
@@ -123,6 +131,20 @@ class StreamGraph:
                                **stock_dense_args(fixed, b.T, 0))
             sent.connect(projection.s_in)
             projection.a_out.connect(mod_in)
+
+    def _wire_perturbation(self, mod_ports):
+        """NP and LOCO: the output neurons' target through ``Dense(I)``; their ``TD`` to every
+        hidden layer's neurons, the same step (a broadcast); their clean run's spikes to the
+        counter."""
+        fixed, n_classes = self.net.fixed, self.net.n_classes
+        target = Dense(name="target", num_message_bits=24,
+                       **stock_dense_args(fixed, np.eye(n_classes, dtype=np.int64), 0))
+        self.source.label_out.connect(target.s_in)
+        target.a_out.connect(mod_ports[-1])
+        output = self.neurons[-1]
+        for neuron in self.neurons[:-1]:
+            output.td_out.connect(neuron.td_in)
+        output.clean_out.connect(self.counter.s_in)
 
     def _wire_online_feedback(self, feedback, mod_ports):
         """The online rules: the readout's target through ``Dense(I)``; each hidden layer's
@@ -191,7 +213,7 @@ class StreamGraph:
             self._assign(gate, int(learning))
         if self.source.runtime is None:
             self.guard.create_runtime(self.run_cfg)
-        self.source.run(condition=RunSteps(num_steps=n_samples * self.net.n_steps),
+        self.source.run(condition=RunSteps(num_steps=n_samples * self.window),
                         run_cfg=self.run_cfg)
 
     def counts(self, start: int, n_samples: int) -> np.ndarray:
@@ -231,8 +253,15 @@ class PlasticGraph(StreamGraph):
     def _make_layer(self, lp, weights, port):
         rule = self.plan.rule
         clean = self.online and rule.two_point  # OPZO's eq. 5: a clean pass beside
-        synapse = PlasticDense(plan=lp, weights=weights, clean=clean, name=f"plastic_dense{lp.k}")
-        if not self.online:
+        synapse = PlasticDense(plan=lp, weights=weights, clean=clean,
+                               rule=rule if self.perturbative else None,
+                               batch_size=self.plan.batch_size if self.perturbative else 1,
+                               name=f"plastic_dense{lp.k}")
+        if self.perturbative:
+            neuron = PerturbedLIF(plan=lp, rule=rule, name=f"lif{lp.k}")
+            mod_in = neuron.label_in
+            self.gates.append(neuron.learning)
+        elif not self.online:
             neuron = ThreeFactorLIF(plan=lp, feedback=self.plan.feedback, name=f"lif{lp.k}")
             mod_in = neuron.mod_in
         elif lp.output:
@@ -256,3 +285,10 @@ class PlasticGraph(StreamGraph):
     def weights(self) -> tuple[np.ndarray, ...]:
         dtype = np.int64 if self.net.fixed else np.float64
         return tuple(np.asarray(s.weights.get()).astype(dtype) for s in self.synapses)
+
+    def directions(self) -> tuple[np.ndarray, ...]:
+        """LOCO's direction buffers as they stand, the rows in use (empty for other rules)."""
+        if not getattr(self.plan.rule, "projected", False):
+            return ()
+        return tuple(np.asarray(s.directions.get())[: int(s.n_directions.get()[0])]
+                     for s in self.synapses)

@@ -17,15 +17,14 @@ after the batch as every rule's (:func:`lava_plastic.learning.synapse.write`).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from lava_plastic.engine import fire
 from lava_plastic.learning import synapse
-from lava_plastic.learning.neuron import integrate, rest
+from lava_plastic.learning.neuron import NeuronState, integrate, rest
 from lava_plastic.learning.parallel import DataParallel
 from lava_plastic.learning.plan import Plan
-from lava_plastic.rules.loco import (bias, empty_directions, projector_basis, quantize_basis,
-                                     project, sigma_scale, temporal_difference, third_factor, xi)
+from lava_plastic.rules.loco import (bias, empty_directions, project, projector_basis,
+                                     quantize_basis, sigma_scale, temporal_difference,
+                                     third_factor, xi)
 from lava_plastic.xp import device, like, namespace, to_numpy
 
 
@@ -36,16 +35,27 @@ def initial_directions(plan: Plan) -> tuple:
     return tuple(empty_directions(lp.n_in) for lp in plan.layers)
 
 
+def run_step(lp, state: NeuronState, a_in, bias_k, t: int, xp):
+    """One step of a perturbation rule's LIF neuron at position ``t`` of a run: from rest, and
+    dropping the synaptic input, at ``t == 0`` (each run starts from rest); integrate with the
+    bias ``bias_k`` (the perturbation, or 0), fire, reset to 0, count. Returns ``(state,
+    spikes)``; ``state.count`` holds the run's spikes so far."""
+    if t == 0:
+        state = rest(lp, a_in.shape[0], xp, device(a_in), state.v.dtype)
+        a_in = xp.zeros_like(a_in)
+    u, v = integrate(lp, state, a_in, bias_k, xp)
+    v, spikes = fire(v, lp.vth)
+    return NeuronState(u, v, state.count + xp.astype(spikes, state.count.dtype)), spikes
+
+
 def forward(plan: Plan, weights, payload, biases, xp):
     """Run ``payload`` ``(rows, n_in)`` for ``n_steps`` steps from rest, each layer's neurons
     biased by ``biases[k]`` (``(rows, n_k)``, or ``None``). Returns each layer's input counts
     over the run, ``(rows, n_in_k)`` (the first layer's: the payload, its rate) and the output
     spike counts ``(rows, C)``."""
     layers = plan.layers
-    dtype = weights[0].dtype
     rows = payload.shape[0]
-    states = [rest(lp, rows, xp, device(payload), dtype) for lp in layers]
-    counts = [xp.zeros_like(states[k].v) for k in range(len(layers))]
+    states = [rest(lp, rows, xp, device(payload), weights[0].dtype) for lp in layers]
     # direct coding: the first layer's synaptic input is the same every step
     a_first = synapse.forward(layers[0], weights[0], payload, xp)
     layer_in = [None] * len(layers)
@@ -56,29 +66,34 @@ def forward(plan: Plan, weights, payload, biases, xp):
                 a_in = xp.zeros_like(states[k].v)
             else:
                 a_in = a_first if k == 0 else synapse.forward(lp, weights[k], layer_in[k], xp)
-            u, v = integrate(lp, states[k], a_in, 0 if biases[k] is None else biases[k], xp)
-            v, spikes = fire(v, lp.vth)
-            states[k] = type(states[k])(u, v, states[k].count)
-            counts[k] += xp.astype(spikes, counts[k].dtype)
+            bias_k = 0 if biases[k] is None else biases[k]
+            states[k], spikes = run_step(lp, states[k], a_in, bias_k, t, xp)
             layer_in[k] = s
             s = spikes
-    inputs = [payload] + counts[:-1]
-    return inputs, counts[-1]
+    return [payload] + [state.count for state in states[:-1]], states[-1].count
 
 
-def projector_bases(plan: Plan, inputs, directions, parallel: DataParallel | None = None):
-    """LOCO's ``Q_l`` of every layer from the batch's clean inputs (host numpy float64, the
-    same function the Lava model calls; fixed point rounds it to :func:`quantize_basis`) and the
-    direction buffers after the batch. With ``parallel`` every rank gathers the whole batch's
-    inputs first, so all compute the same ``Q``."""
-    bases, after = [], []
-    for lp, x, buffer in zip(plan.layers, inputs, directions):
-        if parallel is not None:
-            x = parallel.gather_rows([x], 1)[0]
-        q, buffer = projector_basis(plan.rule, to_numpy(x), buffer)
-        bases.append(quantize_basis(q) if lp.fixed else q)
-        after.append(buffer)
-    return bases, tuple(after)
+def presynaptic_term(lp, s_in, count):
+    """What a synapse pairs with its neurons' third factor: the input itself at the first layer
+    (direct coding sends the rate, the payload, every step), else the clean run's input count."""
+    return s_in if lp.k == 0 else count
+
+
+def layer_update(rule, lp, delta, pre, directions, parallel: DataParallel | None = None):
+    """Layer ``lp``'s update accumulator of a batch, ``sum delta^T x`` (NP) or ``sum delta^T (P
+    x)`` (LOCO: ``P`` from the batch's presynaptic terms ``pre`` and the direction buffer, on the
+    host, :func:`~lava_plastic.rules.loco.projector_basis`; fixed point with ``Q`` rounded to
+    16 bits), and the direction buffer after the batch. The engine and the Lava synapse call
+    this. With ``parallel``, ``delta`` and ``pre`` are this rank's rows: the projector sees
+    every rank's rows (gathered in batch order) and the accumulator is this rank's share."""
+    xp = namespace(pre)
+    if rule.projected:
+        rows = pre if parallel is None else parallel.gather_rows([pre], 1)[0]
+        q, directions = projector_basis(rule, to_numpy(rows), directions)
+        q = quantize_basis(q) if lp.fixed else q
+        projected = project(to_numpy(pre), q, lp.fixed)
+        pre = like(pre, projected)
+    return synapse.accumulate(lp, delta, pre, xp), directions
 
 
 def run_batch(plan: Plan, weights, payload, targets, rows, learn: bool, directions=(),
@@ -111,19 +126,17 @@ def run_batch(plan: Plan, weights, payload, targets, rows, learn: bool, directio
     clean_out, perturbed_out = out[:batch], out[batch:]
     clean_inputs = [x[:batch] for x in inputs]
     td = temporal_difference(clean_out, perturbed_out, targets, net.n_steps, xp)
-    if rule.projected:
-        bases, directions = projector_bases(plan, clean_inputs, directions, parallel)
-        host = [project(to_numpy(x), q, net.fixed) for x, q in zip(clean_inputs, bases)]
-        clean_inputs = [like(x, h) if not net.fixed else like(x, h.astype(np.int64))
-                        for x, h in zip(clean_inputs, host)]
-    accs = []
+    accs, after = [], []
     for lp, xi_k, x in zip(plan.layers, xis, clean_inputs):
-        if xi_k is None:
-            accs.append(xp.zeros((lp.n_out, lp.n_in), dtype=xp.int32 if net.fixed else dtype,
-                                 device=device(payload)))
-            continue
-        delta = third_factor(td, xi_k, net.fixed, xp)
-        accs.append(synapse.accumulate(lp, delta, x, xp))
+        buffer = directions[lp.k] if rule.projected else None
+        if xi_k is None:  # a layer that is not perturbed does not learn
+            delta = xp.zeros((batch, lp.n_out), dtype=xp.int32 if net.fixed else dtype,
+                             device=device(payload))
+        else:
+            delta = third_factor(td, xi_k, net.fixed, xp)
+        acc, buffer = layer_update(rule, lp, delta, x, buffer, parallel)
+        accs.append(acc)
+        after.append(buffer)
     if parallel is not None:
         parallel.sum(accs)
-    return clean_out, tuple(accs), directions
+    return clean_out, tuple(accs), tuple(after) if rule.projected else directions

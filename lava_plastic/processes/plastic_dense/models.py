@@ -9,6 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_plastic.learning import synapse
+from lava_plastic.learning.perturbation import layer_update, presynaptic_term
 from lava_plastic.engine import step_in_sample
 from lava_plastic.processes.plastic_dense.process import PlasticDense
 from lava_plastic.xp import NUMPY
@@ -17,8 +18,52 @@ from lava_plastic.xp import NUMPY
 class _PlasticDenseModel(PyLoihiProcessModel):
     learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
     n_updates: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    n_batch: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    directions: np.ndarray = LavaPyType(np.ndarray, float)
+    n_directions: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self):
+        if getattr(self.proc_params["rule"], "perturbative", False):
+            self._perturbation_spk()
+        else:
+            self._three_factor_spk()
+
+    def _perturbation_spk(self):
+        """NP and LOCO: count the clean run's input, record the presynaptic term and third
+        factor of each sample, write each batch's update."""
+        lp = self.proc_params["plan"]
+        self.a_out.send(self.a_buff)
+        s_in = self.s_in.recv()
+        delta = self.delta_in.recv()
+        run, t = divmod(step_in_sample(self.time_step, 2 * lp.n_steps), lp.n_steps)
+        learning = bool(self.learning[0])
+        if not learning and self.n_batch[0]:  # learning switched off: the pending batch
+            self._write_batch()
+        if run == 0:
+            self.count[:] = s_in if t == 0 else self.count + s_in
+        if learning and run == 1 and t == lp.n_steps - 1:
+            row = int(self.n_batch[0])
+            self.batch_pres[row] = presynaptic_term(lp, s_in, self.count)
+            self.batch_deltas[row] = delta
+            self.n_batch[0] += 1
+            if self.n_batch[0] == self.proc_params["batch_size"]:
+                self._write_batch()
+        self.a_buff[:] = synapse.forward(lp, self.weights, s_in[None, :], NUMPY)[0]
+
+    def _write_batch(self):
+        lp, rule = self.proc_params["plan"], self.proc_params["rule"]
+        rows = int(self.n_batch[0])
+        buffer = self.directions[: int(self.n_directions[0])] if rule.projected else None
+        acc, buffer = layer_update(rule, lp, self.batch_deltas[:rows], self.batch_pres[:rows],
+                                   buffer)
+        if rule.projected:
+            self.directions[: len(buffer)] = buffer
+            self.n_directions[0] = len(buffer)
+        self.weights[:] = synapse.write(lp, self.weights, acc, int(self.n_updates[0]), NUMPY)
+        self.n_updates[0] += 1
+        self.n_batch[0] = 0
+
+    def _three_factor_spk(self):
         lp = self.proc_params["plan"]
         clean = self.proc_params["clean"]
         self.a_out.send(self.a_buff)
@@ -68,6 +113,9 @@ class PyPlasticDenseModelFloat(_PlasticDenseModel):
     prev_in: np.ndarray = LavaPyType(np.ndarray, float)
     trace: np.ndarray = LavaPyType(np.ndarray, float)
     a_buff: np.ndarray = LavaPyType(np.ndarray, float)
+    count: np.ndarray = LavaPyType(np.ndarray, float)
+    batch_pres: np.ndarray = LavaPyType(np.ndarray, float)
+    batch_deltas: np.ndarray = LavaPyType(np.ndarray, float)
 
 
 @implements(proc=PlasticDense, protocol=LoihiProtocol)
@@ -89,3 +137,6 @@ class PyPlasticDenseModelFixed(_PlasticDenseModel):
     prev_in: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     trace: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
+    count: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    batch_pres: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    batch_deltas: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)

@@ -28,14 +28,27 @@ class PlasticDense(AbstractProcess):
     engine uses). ``weights``: ``(n_out, n_in)`` in weight units (fixed point: signed 8 bits).
     ``clean``: it also weights a clean pass's input ``s_clean_in`` and sends it on
     ``a_clean_out`` with the same delay (OPZO's two-point estimate, eq. 5).
+
+    ``rule``, a perturbation rule (NP, LOCO; :mod:`lava_plastic.learning.perturbation`): each
+    sample is presented twice (``2 n_steps`` steps, clean then perturbed). The synapse counts
+    its input during the clean run (``count``), and at the perturbed run's last step, while
+    ``learning`` is 1, records its presynaptic term (the first layer's input, else the count)
+    and its neurons' third factor in the row ``n_batch`` of ``batch_pres`` and
+    ``batch_deltas``. When ``batch_size`` samples are recorded, or when learning is switched
+    off with some recorded, it writes their update
+    (:func:`~lava_plastic.learning.perturbation.layer_update`; LOCO projects the inputs on the
+    host, with the direction buffer in ``directions``, ``n_directions`` of its rows in use).
     """
 
-    def __init__(self, *, plan: LayerPlan, weights: np.ndarray, clean: bool = False,
-                 name: ty.Optional[str] = None) -> None:
+    def __init__(self, *, plan: LayerPlan, weights: np.ndarray, clean: bool = False, rule=None,
+                 batch_size: int = 1, name: ty.Optional[str] = None) -> None:
         if np.shape(weights) != (plan.n_out, plan.n_in):
             raise ValueError(f"layer {plan.k}: weights must have shape {(plan.n_out, plan.n_in)}, "
                              f"got {np.shape(weights)}")
-        super().__init__(plan=plan, clean=bool(clean), name=name)
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+        super().__init__(plan=plan, clean=bool(clean), rule=rule, batch_size=int(batch_size),
+                         name=name)
         self.s_in = InPort(shape=(plan.n_in,))
         self.delta_in = InPort(shape=(plan.n_out,))
         self.a_out = OutPort(shape=(plan.n_out,))
@@ -50,3 +63,12 @@ class PlasticDense(AbstractProcess):
         self.a_buff = Var(shape=(plan.n_out,), init=0)
         self.learning = Var(shape=(1,), init=1)
         self.n_updates = Var(shape=(1,), init=0)
+        perturbative = getattr(rule, "perturbative", False)
+        rows = int(batch_size) if perturbative else 1
+        self.count = Var(shape=(plan.n_in,), init=0)
+        self.batch_pres = Var(shape=(rows, plan.n_in), init=0)
+        self.batch_deltas = Var(shape=(rows, plan.n_out), init=0)
+        self.n_batch = Var(shape=(1,), init=0)
+        buffer = rule.buffer if getattr(rule, "projected", False) else 1
+        self.directions = Var(shape=(buffer, plan.n_in), init=0)
+        self.n_directions = Var(shape=(1,), init=0)

@@ -1,0 +1,96 @@
+"""ProcessModels of :class:`PerturbedLIF`: the engine's :func:`lava_plastic.learning.
+perturbation.run_step`, :func:`lava_plastic.rules.loco.temporal_difference` and
+:func:`~lava_plastic.rules.loco.third_factor` with a batch of one."""
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from lava_plastic.engine import step_in_sample
+from lava_plastic.learning.neuron import NeuronState
+from lava_plastic.learning.perturbation import run_step
+from lava_plastic.processes.perturbed_lif.process import PerturbedLIF
+from lava_plastic.rules.loco import bias, sigma_scale, temporal_difference, third_factor, xi
+from lava_plastic.xp import NUMPY
+
+
+class _PerturbedLIFModel(PyLoihiProcessModel):
+    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+    def run_spk(self):
+        lp, rule = self.proc_params["plan"], self.proc_params["rule"]
+        run, t = divmod(step_in_sample(self.time_step, 2 * lp.n_steps), lp.n_steps)
+        last = run == 1 and t == lp.n_steps - 1
+        learns = bool(self.learning[0]) and rule.learns(lp.k, lp.k + 1 + lp.lag)
+        a_in = self.a_in.recv()[None]
+        xi_k, bias_k = None, 0
+        if learns and run == 1:  # the sample's xi, keyed by its ordinal
+            xi_k = xi(rule, lp.k, self.n_samples.copy(), lp.n_out, lp.fixed, NUMPY, np.float64)
+            bias_k = bias(xi_k, sigma_scale(lp.fixed, rule.sigma), lp.vth_bits, lp.fixed, NUMPY)
+        state = NeuronState(self.u[None], self.v[None], self.count[None])
+        if lp.fixed:
+            state = NeuronState(*(x.astype(np.int32) for x in (state.u, state.v, state.count)))
+            a_in = a_in.astype(np.int32)
+        state, spikes = run_step(lp, state, a_in, bias_k, t, NUMPY)
+        self.u[:], self.v[:], self.count[:] = state.u[0], state.v[0], state.count[0]
+        self.s_out.send(spikes[0])
+        if lp.output:
+            label = self.label_in.recv()
+            self.clean_out.send(spikes[0] if run == 0 else np.zeros(lp.n_out))
+            if run == 0 and t == lp.n_steps - 1:
+                self.clean_count[:] = self.count
+            td = np.zeros(1)
+            if last and bool(self.learning[0]):
+                td = temporal_difference(self.clean_count[None], self.count[None], label[None],
+                                         lp.n_steps, NUMPY)
+            self.td_out.send(td)
+        else:
+            td = self.td_in.recv()
+        delta = np.zeros(lp.n_out)
+        if last and learns:
+            delta = third_factor(td.astype(np.int64 if lp.fixed else float), xi_k, lp.fixed,
+                                 NUMPY)[0]
+        self.delta_out.send(delta)
+        if last and bool(self.learning[0]):
+            self.n_samples[0] += 1
+
+
+@implements(proc=PerturbedLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyPerturbedLIFModelFloat(_PerturbedLIFModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    td_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    td_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    u: np.ndarray = LavaPyType(np.ndarray, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    count: np.ndarray = LavaPyType(np.ndarray, float)
+    clean_count: np.ndarray = LavaPyType(np.ndarray, float)
+
+
+@implements(proc=PerturbedLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyPerturbedLIFModelFixed(_PerturbedLIFModel):
+    """24-bit u and v, spike counts, a signed 24-bit TD message (at most ``N T^2``) and the
+    13-bit signed third factor, on int32 ports."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=13)
+    td_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
+    td_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    clean_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    u: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    count: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    clean_count: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
