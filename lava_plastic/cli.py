@@ -3,6 +3,9 @@
 ``lava-plastic train``: trains a rule (DRTP, DFA, sDFA; OPZO, ZO_sp, OPZO-DFA, OTTT-BP; NP, LOCO) on a data set (engine or Lava graph, float or fixed point),
 prints the test accuracy after each epoch and writes ``results.json`` and ``accuracy.png``.
 
+``lava-plastic continual``: class-incremental learning, the classes one after another (the LOCO
+paper's Fig. 2H), the accuracy over the classes seen after each; ``results.json`` and a plot.
+
 ``lava-plastic selfcheck``: runs the same LIF network on bundled digits in Lava's simulator and
 in the batched engine, in float and fixed point, and prints whether they agree (fixed point
 must be bit-exact). Exit status 0 only if both agree.
@@ -52,11 +55,28 @@ def selfcheck(args) -> int:
 
 
 def train(args) -> int:
-    from lava_plastic.datasets import DataError
-    from lava_plastic.interrupt import Terminated
-    from lava_plastic.train import TrainConfig, rule_defaults, run
+    """``lava-plastic train``: one training run."""
+    from lava_plastic.train import run
 
     out = args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}"
+    return _training_command(args, out, run, "training")
+
+
+def continual(args) -> int:
+    """``lava-plastic continual``: class-incremental learning."""
+    from lava_plastic.train import run_continual
+
+    out = args.out or f"runs/continual-{args.rule}-{args.dataset}-{args.precision}"
+    return _training_command(args, out, run_continual, "class-incremental learning of")
+
+
+def _training_command(args, out, runner, verb) -> int:
+    """Build the configuration from ``args``, run ``runner`` on it and report, with one line
+    on a bad setting or an interruption."""
+    from lava_plastic.datasets import DataError
+    from lava_plastic.interrupt import Terminated
+    from lava_plastic.train import TrainConfig, rule_defaults
+
     # In a torchrun launch every rank runs this; rank 0 speaks for the run, the others name
     # themselves when they fail.
     rank = int(os.environ.get("RANK", "0")) if args.distributed else 0
@@ -81,19 +101,24 @@ def train(args) -> int:
             antithetic=args.antithetic, two_point=args.two_point,
             aligned=not args.unaligned, sigma=args.sigma, rank=args.rank,
             clusters=args.clusters, buffer=args.buffer, **chosen)
-        say(f"training {config.rule.upper()} on {config.dataset}: {config.model} "
+        say(f"{verb} {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
-        results = run(config, log=say)
+        results = runner(config, log=say)
     except (ValueError, DataError) as err:
         print(f"{who}: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as stop:
         name, code = (("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt)
                       else ("SIGTERM", 128 + stop.signum))
-        print(f"{who}: stopped by {name}; the results of the finished epochs are in "
+        print(f"{who}: stopped by {name}; the results finished so far are in "
               f"{out}", file=sys.stderr)
         return code
+    if "final_accuracy" in results:
+        say(f"accuracy over all {len(results['accuracy_after_class'])} classes after learning "
+            f"them one after another: {results['final_accuracy']:.4f}")
+        say(f"wrote {config.out}/results.json and {config.out}/continual.png")
+        return 0
     say(f"test accuracy {results['test_accuracy']:.4f} (train {results['train_accuracy']:.4f}) "
         f"after {results['epochs']} epochs, {results['train_seconds']:.1f} s of training")
     say(f"wrote {config.out}/results.json and {config.out}/accuracy.png")
@@ -109,6 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava-plastic", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a learning rule and report test accuracy")
+    add_training_arguments(tr)
+    tr.set_defaults(func=train)
+    cont = sub.add_parser("continual", help="class-incremental learning: the classes one after "
+                                            "another, the accuracy over those seen after each")
+    add_training_arguments(cont)
+    cont.set_defaults(func=continual)
+    check = sub.add_parser("selfcheck", help="engine vs Lava parity on bundled digits")
+    check.add_argument("--samples", type=int, default=5)
+    check.add_argument("--steps", type=int, default=16)
+    check.add_argument("--hidden", type=int, default=32)
+    check.add_argument("--seed", type=int, default=0)
+    check.set_defaults(func=selfcheck)
+    return parser
+
+
+def add_training_arguments(tr: argparse.ArgumentParser) -> None:
+    """The options of ``train`` and ``continual`` (``--epochs``: per class for ``continual``)."""
     tr.add_argument("--rule", default="drtp",
                     help="learning rule: drtp, dfa (direct feedback alignment), sdfa (its error "
                          "sign); online: opzo, zo (ZO_sp), opzo-dfa, ottt-bp (spatial BP); "
@@ -200,14 +242,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="data-parallel across the ranks of a torchrun launch (engine, lif)")
     tr.add_argument("--out", default=None, help="output directory (default runs/<rule>-<dataset>-...)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
-    tr.set_defaults(func=train)
-    check = sub.add_parser("selfcheck", help="engine vs Lava parity on bundled digits")
-    check.add_argument("--samples", type=int, default=5)
-    check.add_argument("--steps", type=int, default=16)
-    check.add_argument("--hidden", type=int, default=32)
-    check.add_argument("--seed", type=int, default=0)
-    check.set_defaults(func=selfcheck)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

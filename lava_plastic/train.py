@@ -27,6 +27,7 @@ from lava_plastic.learning.plan import check_on_chip, compile_plan
 from lava_plastic.optim import OPTIMIZERS, cosine_lr, make_optimizer
 from lava_plastic.rules import RULES, make_rule
 from lava_plastic.rules.feedback import projection_matrices
+from lava_plastic.xp import to_numpy
 
 # Lava's runtime sets the multiprocessing start method when it is first imported, which fails
 # once anything (tqdm's lock, for one) has fixed it: import it before any training starts,
@@ -381,44 +382,59 @@ def epoch_rule(config: TrainConfig, rule, epoch: int):
     return replace(rule, lr=rule.lr * 0.5 ** ((epoch - 1) // config.lr_halving))
 
 
-def _engine_lif(config, data, plan, epoch_done, parallel=None, inspect=None):
-    net, rule = plan.net, plan.rule
-    base_optimizer = engine.make_optimizer_for(net, config.optimizer, config.lr,
-                                               config.weight_decay)
-    optimizer = base_optimizer
+def _engine_start(config, plan, parallel=None):
+    """The engine's training state and optimiser for ``config`` (on its device)."""
+    optimizer = engine.make_optimizer_for(plan.net, config.optimizer, config.lr,
+                                          config.weight_decay)
     device = config.device if parallel is None else local_device(config.device)
     state = engine.init_state(plan, optimizer=optimizer, template=engine_template(device),
                               dtype=config.dtype)
+    return state, optimizer
+
+
+def _engine_epoch(config, plan, state, base_optimizer, train_x, train_y, rng, epoch,
+                  parallel=None):
+    """One epoch (1-based ``epoch`` of ``config.epochs``) over ``(train_x, train_y)``: the
+    epoch's learning rate, schedule and noise scale, shuffled batches (or batches of one
+    class). Returns the state, the outputs seen while learning, the seconds it took, the
+    epoch's plan and the online rules' options."""
+    net, rule = plan.net, plan.rule
+    epoch_plan = compile_plan(net, epoch_rule(config, rule, epoch), config.batch_size)
+    optimizer = base_optimizer
+    if config.schedule == "cosine":
+        optimizer = replace(base_optimizer, lr=cosine_lr(base_optimizer.lr, epoch,
+                                                         config.epochs))
+    online_options = {}
+    if config.online:
+        online_options = dict(alpha=rule.alpha_of(epoch, config.epochs), dropout=config.dropout)
+    if config.class_batches:
+        batches = class_batches(datasets.class_ids(train_y), config.batch_size, rng)
+    else:
+        order = rng.permutation(len(train_x))
+        batches = [order[i : i + config.batch_size]
+                   for i in range(0, len(order), config.batch_size)]
+    bar = _progress(config, len(train_x), epoch)
+    start = time.perf_counter()
+    seen = np.zeros((len(train_x), net.n_classes))
+    for i in range(0, len(batches), 10):
+        chunk = batches[i : i + 10]
+        state, chunk_seen = engine.train_epoch(epoch_plan, state, train_x, train_y,
+                                               config.batch_size, optimizer, chunk, parallel,
+                                               **online_options)
+        rows = np.concatenate(chunk)
+        seen[rows] = chunk_seen[rows]
+        bar.update(len(rows))
+    bar.close()
+    return state, seen, time.perf_counter() - start, epoch_plan, online_options
+
+
+def _engine_lif(config, data, plan, epoch_done, parallel=None, inspect=None):
+    state, optimizer = _engine_start(config, plan, parallel)
     rng = np.random.default_rng([config.seed, 0x5])
     for epoch in range(1, config.epochs + 1):
-        epoch_plan = compile_plan(net, epoch_rule(config, rule, epoch), config.batch_size)
-        if config.schedule == "cosine":
-            optimizer = replace(base_optimizer, lr=cosine_lr(base_optimizer.lr, epoch,
-                                                             config.epochs))
-        online_options = {}
-        if config.online:
-            online_options = dict(alpha=rule.alpha_of(epoch, config.epochs),
-                                  dropout=config.dropout)
         train_x = epoch_train_x(config, data, epoch)
-        if config.class_batches:
-            batches = class_batches(datasets.class_ids(data.train_y), config.batch_size, rng)
-        else:
-            order = rng.permutation(len(train_x))
-            batches = [order[i : i + config.batch_size]
-                       for i in range(0, len(order), config.batch_size)]
-        bar = _progress(config, len(train_x), epoch)
-        start = time.perf_counter()
-        seen = np.zeros((len(train_x), net.n_classes))
-        for i in range(0, len(batches), 10):
-            chunk = batches[i : i + 10]
-            state, chunk_seen = engine.train_epoch(epoch_plan, state, train_x, data.train_y,
-                                                   config.batch_size, optimizer, chunk, parallel,
-                                                   **online_options)
-            rows = np.concatenate(chunk)
-            seen[rows] = chunk_seen[rows]
-            bar.update(len(rows))
-        bar.close()
-        seconds = time.perf_counter() - start
+        state, seen, seconds, epoch_plan, online_options = _engine_epoch(
+            config, plan, state, optimizer, train_x, data.train_y, rng, epoch, parallel)
         test = engine.predict(plan, state, data.test_x, parallel=parallel)
         extra = {} if inspect is None else inspect(epoch, epoch_plan, state, online_options)
         epoch_done(epoch, datasets.accuracy(data, seen, data.train_y),
@@ -552,6 +568,111 @@ def _run(config: TrainConfig, log, parallel, inspect=None) -> dict:
     if config.out:
         write_results(results, Path(config.out))
     return results
+
+
+CONTINUAL_DATASETS = ("digits", "mnist")
+
+
+def run_continual(config: TrainConfig, log=print) -> dict:
+    """Class-incremental learning (LOCO, Fig. 2H): the classes are learned one after another,
+    ``config.epochs`` epochs on the training samples of each (ascending class order), and after
+    each class the test accuracy over the classes seen so far (the argmax over every output).
+    Returns (and writes to ``config.out``: ``results.json`` and ``continual.png``) the results
+    with ``accuracy_after_class`` (one value per class learned) and ``final_accuracy``. Engine
+    backend, one process. A run stopped by Ctrl-C or SIGTERM writes the classes it finished,
+    marked ``interrupted``."""
+    if config.dataset not in CONTINUAL_DATASETS:
+        raise ValueError(f"continual learning takes the class-labelled images: "
+                         f"{', '.join(CONTINUAL_DATASETS)}, not {config.dataset}")
+    if config.backend != "engine" or config.model != "lif" or config.distributed:
+        raise ValueError("continual learning runs in the engine backend (lif model, one process)")
+    if config.augment_shift:
+        raise ValueError("augment_shift is an option of train")
+    data = load_data(config)
+    rule = config.rule_value(data.n_classes)
+    plan = compile_plan(config.network(data.n_features, data.n_classes), rule, config.batch_size)
+    missing = sorted(set(range(data.n_classes)) - set(np.unique(data.train_y).tolist()))
+    if missing:
+        raise ValueError(f"the training samples hold no example of classes {missing}")
+    history = []
+    try:
+        with sigterm_raises():
+            state, optimizer = _engine_start(config, plan)
+            rng = np.random.default_rng([config.seed, 0x5])
+            for c in range(data.n_classes):
+                rows = np.flatnonzero(data.train_y == c)
+                seconds = 0.0
+                for epoch in range(1, config.epochs + 1):
+                    state, seen, took, _, _ = _engine_epoch(
+                        config, plan, state, optimizer, data.train_x[rows], data.train_y[rows],
+                        rng, epoch)
+                    seconds += took
+                seen_classes = data.test_y <= c
+                test = to_numpy(engine.predict(plan, state, data.test_x[seen_classes]))
+                labels = data.test_y[seen_classes]
+                accuracy = datasets.accuracy(data, test, labels)
+                per_class = [datasets.accuracy(data, test[labels == j], labels[labels == j])
+                             for j in range(c + 1)]
+                history.append(dict(class_learned=c, accuracy=accuracy,
+                                    per_class_accuracy=per_class,
+                                    train_accuracy=datasets.accuracy(data, seen,
+                                                                     data.train_y[rows]),
+                                    seconds=seconds))
+                log(f"after class {c}: accuracy over classes 0..{c} {accuracy:.4f} "
+                    f"({seconds:.1f} s)")
+    except (KeyboardInterrupt, Terminated) as stop:
+        if history and config.out:
+            signal_name = "SIGINT" if isinstance(stop, KeyboardInterrupt) else "SIGTERM"
+            write_continual_results(continual_summary(config, data, plan, history, signal_name),
+                                    Path(config.out))
+        raise
+    results = continual_summary(config, data, plan, history)
+    if config.out:
+        write_continual_results(results, Path(config.out))
+    return results
+
+
+def continual_summary(config: TrainConfig, data, plan, history, interrupted=None) -> dict:
+    """The results of a continual run whose classes so far are ``history``."""
+    results = {
+        "rule": config.rule, "dataset": config.dataset, "precision": config.precision,
+        "hidden": list(config.hidden), "epochs_per_class": config.epochs, "seed": config.seed,
+        "lr": config.lr, "optimizer": config.optimizer, "batch_size": config.batch_size,
+        "steps": config.steps, "window": plan.net.n_steps,
+        "lr_shifts": [lp.lr_shift for lp in plan.layers],
+        **({f: getattr(config, f) for f in PERTURBATION_OPTIONS} if config.perturbative else {}),
+        "n_train": len(data.train_x), "n_test": len(data.test_x),
+        "accuracy_after_class": [h["accuracy"] for h in history],
+        "final_accuracy": history[-1]["accuracy"],
+        "history": history,
+    }
+    if interrupted:
+        results["interrupted"] = interrupted
+    return results
+
+
+def write_continual_results(results: dict, out: Path) -> None:
+    """``results.json`` and ``continual.png`` (accuracy over the classes seen, per class
+    learned)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(range(len(results["accuracy_after_class"])), results["accuracy_after_class"], "o-",
+            label=results["rule"].upper())
+    ax.set_xlabel("class learned")
+    ax.set_ylabel("accuracy over the classes seen")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"class-incremental {results['dataset']} ({results['precision']})", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "continual.png", dpi=120)
+    plt.close(fig)
 
 
 def summarise(config: TrainConfig, data, plan, history, world_size: int = 1,
