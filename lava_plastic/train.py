@@ -104,7 +104,8 @@ class TrainConfig:
         if self.perturbative:
             projector = (dict(rank=self.rank, clusters=self.clusters, buffer=self.buffer)
                          if RULES[self.rule].projected else {})
-            return make_rule(self.rule, **common, sigma=self.sigma, **projector)
+            return make_rule(self.rule, **common, sigma=self.sigma,
+                             class_batches=self.class_batches, **projector)
         if not self.online:
             return make_rule(self.rule, **common)
         return make_rule(self.rule, **common, alpha=self.alpha, alpha_end=self.alpha_end,
@@ -447,14 +448,14 @@ def _lava_lif(config, data, plan, epoch_done):
                          f"not installed here ({LAVA_MISSING}); the engine backend runs without it")
     weights = engine.init_weights(plan.net, plan.rule.seed)
     # the graph presents its stored rows in order: batches of one class are laid out once
-    order = np.arange(len(data.train_x))
+    order, sizes = np.arange(len(data.train_x)), None
     if config.class_batches:
         rng = np.random.default_rng([config.seed, 0x5])
-        order = np.concatenate(class_batches(datasets.class_ids(data.train_y),
-                                             config.batch_size, rng))
+        batches = class_batches(datasets.class_ids(data.train_y), config.batch_size, rng)
+        order, sizes = np.concatenate(batches), [len(b) for b in batches]
     with lava_plastic_graph.PlasticGraph(plan, weights, data.train_x[order], data.train_y[order],
-                                         data.test_x, data.test_y,
-                                         dropout=config.dropout) as graph:
+                                         data.test_x, data.test_y, dropout=config.dropout,
+                                         batch_sizes=sizes) as graph:
         for epoch in range(1, config.epochs + 1):
             if config.online:
                 graph.set_alpha(plan.rule.alpha_of(epoch, config.epochs))

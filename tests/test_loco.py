@@ -390,3 +390,21 @@ def test_cli_refuses_bad_options_in_one_line(argv, message, capsys, tmp_path):
     code = cli.main(["train", *argv, "--out", str(tmp_path / "x"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_inputs_of_the_perturbation_rules():
+    """A rank beyond a layer's input, a batch that mixes classes under class batches, multi-hot
+    targets of the wrong width: one clear error each."""
+    with pytest.raises(ValueError, match="rank 8 exceeds the narrowest layer input"):
+        compile_plan(np_net((64, 6, 10)), LOCO(rank=8))
+    net = np_net((6, 5, 3))
+    plan = compile_plan(net, LOCO(n_classes=3, rank=2), 4)
+    state = engine.init_state(plan)
+    with pytest.raises(ValueError, match=r"a batch mixes classes \[0, 2\]: loco with "
+                                         r"class_batches=True"):
+        engine.train_epoch(plan, state, np.zeros((4, 6)), np.array([0, 0, 2, 2]), 4, None,
+                           np.arange(4))
+    plan = compile_plan(net, NP(n_classes=3), 4)
+    with pytest.raises(ValueError, match="multi-hot targets must have 3 columns, got 4"):
+        engine.train_epoch(plan, engine.init_state(plan), np.zeros((2, 6)),
+                           np.zeros((2, 4), dtype=int), 4, None, np.arange(2))

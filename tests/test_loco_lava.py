@@ -46,7 +46,7 @@ def learn_both(rule_name, precision, sizes, n_train=18, n_test=6, batch=4, **rul
 @pytest.mark.parametrize("precision", ["fixed", "float"])
 @pytest.mark.parametrize("rule_name, sizes, options", [
     ("np", (64, 16, 10), {}), ("np", (64, 12, 10, 10), dict(perturb_output=False)),
-    ("loco", (64, 16, 10), dict(rank=3, clusters=2, buffer=3))],
+    ("loco", (64, 16, 10), dict(rank=3, clusters=2, buffer=3, class_batches=False))],
     ids=["np", "np-3-layer-hidden-only", "loco"])
 def test_lava_graph_and_engine_learn_the_same(rule_name, precision, sizes, options):
     lava, eng, w0 = learn_both(rule_name, precision, sizes, **options)
@@ -82,3 +82,35 @@ def test_cli_trains_loco_in_the_lava_graph(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert (results["backend"], results["class_batches"], results["batch_size"]) == ("lava", True, 8)
     assert results["window"] == 6 and len(results["history"]) == 1
+
+
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+def test_loco_with_batches_of_one_class(precision):
+    """Batches of one class laid out in the training rows, the last of each class short (sizes
+    taken in turn by the synapses): the same weights, counts and direction buffers."""
+    from lava_plastic.train import class_batches
+
+    data = load_digits(seed=0)
+    x, y = data.train_x[:30], data.train_y[:30]
+    batches = class_batches(y, 4, np.random.default_rng(0))
+    assert len({len(b) for b in batches}) > 1  # some short batches
+    order = np.concatenate(batches)
+    net = PlasticNetwork((64, 16, 10), n_steps=6, precision=precision, dv=2048, weight_bits=6)
+    plan = compile_plan(net, make_rule("loco", lr=2**-4, sigma=0.5, seed=1, rank=3, clusters=3,
+                                       buffer=4), 4)
+    w0 = tuple(np.clip(w * 2, -128, 127) for w in engine.init_weights(net, seed=2))
+    with PlasticGraph(plan, w0, x[order], y[order], data.test_x[:4], data.test_y[:4],
+                      batch_sizes=[len(b) for b in batches]) as graph:
+        lava_seen = graph.train_epoch()
+        graph.evaluate()
+        lava_weights, lava_directions = graph.weights(), graph.directions()
+    state = engine.init_state(plan, w0)
+    state, seen = engine.train_epoch(plan, state, x, y, 4, None, batches)
+    np.testing.assert_array_equal(lava_seen, seen[order])
+    atol = 0 if precision == "fixed" else 1e-9
+    for wl, we, w_init in zip(lava_weights, state.weights, w0):
+        assert not np.array_equal(we, w_init)
+        np.testing.assert_allclose(wl, we, rtol=0, atol=atol)
+    for dl, de in zip(lava_directions, state.rule_state):
+        assert len(de) == 4
+        np.testing.assert_allclose(dl, de, rtol=0, atol=atol)

@@ -64,10 +64,13 @@ class StreamGraph:
 
     ``bs``: the hidden layers' real ``(C, n_k)`` feedback matrices (default: drawn from the
     rule's seed, as the engine's :func:`~lava_plastic.learning.engine.init_state` does).
+    ``batch_sizes``: NP and LOCO write the update of each batch of the training rows, taken in
+    order: the sizes of an epoch's batches (default: all of the plan's batch size; LOCO's
+    batches of one class, laid out in the training rows, have a short last batch per class).
     """
 
     def __init__(self, plan: Plan, weights, train_x, train_y, test_x=None, test_y=None, bs=None,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, batch_sizes=None):
         net = plan.net
         self.online = is_online(plan.rule)
         self.perturbative = is_perturbative(plan.rule)
@@ -79,6 +82,11 @@ class StreamGraph:
         if dropout and not self.online:
             raise ValueError(f"dropout is an option of the online rules, not of {plan.rule.name}")
         self.dropout = float(dropout)
+        self.batch_sizes = (plan.batch_size,) if batch_sizes is None else tuple(batch_sizes)
+        if self.perturbative and (sum(self.batch_sizes) != len(train_x) and batch_sizes is not None
+                                  or max(self.batch_sizes) > plan.batch_size):
+            raise ValueError(f"batch sizes must cover the {len(train_x)} training rows, each at "
+                             f"most the plan's {plan.batch_size}")
         check_weights(net, weights)
         test_x = train_x[:0] if test_x is None else test_x
         test_y = train_y[:0] if test_y is None else test_y
@@ -255,7 +263,7 @@ class PlasticGraph(StreamGraph):
         clean = self.online and rule.two_point  # OPZO's eq. 5: a clean pass beside
         synapse = PlasticDense(plan=lp, weights=weights, clean=clean,
                                rule=rule if self.perturbative else None,
-                               batch_size=self.plan.batch_size if self.perturbative else 1,
+                               batch_sizes=self.batch_sizes if self.perturbative else (1,),
                                name=f"plastic_dense{lp.k}")
         if self.perturbative:
             neuron = PerturbedLIF(plan=lp, rule=rule, name=f"lif{lp.k}")

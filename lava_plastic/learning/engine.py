@@ -342,6 +342,8 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     seen = np.zeros((len(x), plan.net.n_classes), dtype=np.float64 if online_rule else np.int64)
     for idx in batches:
         n_batch = len(idx)
+        if getattr(plan.rule, "class_batches", False):
+            check_one_class(plan.rule, labels[idx])
         batch_parallel = None if parallel is None else parallel.for_batch(n_batch)
         if batch_parallel is not None:
             idx = batch_parallel.share(idx)
@@ -393,6 +395,16 @@ def check_targets(labels, n_classes: int) -> np.ndarray:
     if not np.all((labels == 0) | (labels == 1)):
         raise ValueError("multi-hot targets must hold only 0 and 1")
     return labels.astype(np.int64)
+
+
+def check_one_class(rule, batch_labels) -> None:
+    """Refuse a batch that mixes classes (labels, or multi-hot target rows) for a rule whose
+    ``class_batches`` requires batches of one class."""
+    classes = np.unique(batch_labels, axis=0)
+    if len(classes) > 1:
+        shown = classes.tolist() if classes.ndim == 1 else f"{len(classes)} target codes"
+        raise ValueError(f"a batch mixes classes {shown}: {rule.name} with class_batches=True "
+                         f"learns from batches of one class")
 
 
 def targets(labels, n_classes: int) -> np.ndarray:

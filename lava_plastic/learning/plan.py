@@ -152,6 +152,10 @@ def check_rule(net: PlasticNetwork, rule: Rule) -> None:
         if net.output != "spiking":
             raise ValueError(f"{rule.name} learns from output spike counts: use output='spiking'")
         check_sigma(rule.sigma, net.vth_bits)
+        narrowest = min(net.sizes[:-1])
+        if rule.projected and rule.rank > narrowest:
+            raise ValueError(f"rank {rule.rank} exceeds the narrowest layer input "
+                             f"({narrowest} neurons)")
         return
     if online and net.output != "readout":
         raise ValueError(f"{rule.name} learns from the error of a readout output: use "

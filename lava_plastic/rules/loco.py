@@ -80,7 +80,9 @@ class NP:
     step (a real pre-activation of 1 moves the potential by the threshold). ``noise``: ``xi``'s
     distribution (:data:`lava_plastic.noise.DISTRIBUTIONS`; the paper's Gaussian by default).
     ``perturb_output``: eq. 8 (every layer; the default) or Fig. 1A (hidden layers only; the
-    output layer then stays as initialised). ``seed`` keys the weights and ``xi``.
+    output layer then stays as initialised). ``class_batches``: every batch must hold samples
+    of one class (LOCO's setting, table S2; training refuses a batch that mixes classes).
+    ``seed`` keys the weights and ``xi``.
     """
 
     lr: float = 2.0**-4
@@ -89,6 +91,7 @@ class NP:
     sigma: float = 0.25
     noise: str = "gaussian"
     perturb_output: bool = True
+    class_batches: bool = False
 
     name: ClassVar[str] = "np"
     perturbative: ClassVar[bool] = True
@@ -105,8 +108,9 @@ class NP:
             raise ValueError(f"sigma must be a positive number, got {self.sigma!r}")
         if self.noise not in DISTRIBUTIONS:
             raise ValueError(f"unknown noise {self.noise!r}; choose from {', '.join(DISTRIBUTIONS)}")
-        if not isinstance(self.perturb_output, bool):
-            raise ValueError(f"perturb_output must be True or False, got {self.perturb_output!r}")
+        for field in ("perturb_output", "class_batches"):
+            if not isinstance(getattr(self, field), bool):
+                raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
 
     def layer_lr(self, k: int, n_layers: int) -> float:
         """``eta`` for every layer (eq. 2); the plan multiplies :func:`layer_lr_factor` in."""
@@ -125,13 +129,15 @@ class LOCO(NP):
     3 in section 2.1, "k <= 20" in 3.4 and 8 in Fig. 3H; table S2 calls the k-means iterations
     ``k``). ``clusters``: ``c``, k-means centres over the buffer of past directions (table S2:
     10). ``buffer``: ``p``, past batches' principal directions kept (table S2: 50).
-    ``kmeans_iters``: table S2's 10.
+    ``kmeans_iters``: table S2's 10. ``class_batches``: True, as the paper trains (eq. 6's
+    batch "belongs to the same category"); False allows ordinary mixed batches.
     """
 
     rank: int = 10
     clusters: int = 10
     buffer: int = 50
     kmeans_iters: int = 10
+    class_batches: bool = True
 
     name: ClassVar[str] = "loco"
     projected: ClassVar[bool] = True

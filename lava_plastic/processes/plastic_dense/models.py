@@ -21,6 +21,8 @@ class _PlasticDenseModel(PyLoihiProcessModel):
     n_batch: np.ndarray = LavaPyType(np.ndarray, np.int64)
     directions: np.ndarray = LavaPyType(np.ndarray, float)
     n_directions: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    batch_sizes: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    batch_index: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self):
         if getattr(self.proc_params["rule"], "perturbative", False):
@@ -39,6 +41,7 @@ class _PlasticDenseModel(PyLoihiProcessModel):
         learning = bool(self.learning[0])
         if not learning and self.n_batch[0]:  # learning switched off: the pending batch
             self._write_batch()
+            self.batch_index[0] = 0
         if run == 0:
             self.count[:] = s_in if t == 0 else self.count + s_in
         if learning and run == 1 and t == lp.n_steps - 1:
@@ -46,8 +49,9 @@ class _PlasticDenseModel(PyLoihiProcessModel):
             self.batch_pres[row] = presynaptic_term(lp, s_in, self.count)
             self.batch_deltas[row] = delta
             self.n_batch[0] += 1
-            if self.n_batch[0] == self.proc_params["batch_size"]:
+            if self.n_batch[0] == self.batch_sizes[int(self.batch_index[0])]:
                 self._write_batch()
+                self.batch_index[0] = (self.batch_index[0] + 1) % len(self.batch_sizes)
         self.a_buff[:] = synapse.forward(lp, self.weights, s_in[None, :], NUMPY)[0]
 
     def _write_batch(self):

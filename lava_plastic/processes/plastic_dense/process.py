@@ -34,21 +34,24 @@ class PlasticDense(AbstractProcess):
     its input during the clean run (``count``), and at the perturbed run's last step, while
     ``learning`` is 1, records its presynaptic term (the first layer's input, else the count)
     and its neurons' third factor in the row ``n_batch`` of ``batch_pres`` and
-    ``batch_deltas``. When ``batch_size`` samples are recorded, or when learning is switched
-    off with some recorded, it writes their update
+    ``batch_deltas``. When the batch is complete, or when learning is switched off with some
+    recorded, it writes their update
     (:func:`~lava_plastic.learning.perturbation.layer_update`; LOCO projects the inputs on the
     host, with the direction buffer in ``directions``, ``n_directions`` of its rows in use).
+    The batches' sizes are ``batch_sizes``, taken in turn (``batch_index``) and from the first
+    again after the last or a write on learning's end: a constant batch size, or an epoch's
+    batches of one class, whose last batch per class may be short.
     """
 
     def __init__(self, *, plan: LayerPlan, weights: np.ndarray, clean: bool = False, rule=None,
-                 batch_size: int = 1, name: ty.Optional[str] = None) -> None:
+                 batch_sizes=(1,), name: ty.Optional[str] = None) -> None:
         if np.shape(weights) != (plan.n_out, plan.n_in):
             raise ValueError(f"layer {plan.k}: weights must have shape {(plan.n_out, plan.n_in)}, "
                              f"got {np.shape(weights)}")
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
-        super().__init__(plan=plan, clean=bool(clean), rule=rule, batch_size=int(batch_size),
-                         name=name)
+        sizes = np.asarray(batch_sizes)
+        if sizes.ndim != 1 or not sizes.size or sizes.dtype.kind not in "iu" or sizes.min() < 1:
+            raise ValueError(f"batch sizes must be positive integers, got {batch_sizes!r}")
+        super().__init__(plan=plan, clean=bool(clean), rule=rule, name=name)
         self.s_in = InPort(shape=(plan.n_in,))
         self.delta_in = InPort(shape=(plan.n_out,))
         self.a_out = OutPort(shape=(plan.n_out,))
@@ -64,7 +67,9 @@ class PlasticDense(AbstractProcess):
         self.learning = Var(shape=(1,), init=1)
         self.n_updates = Var(shape=(1,), init=0)
         perturbative = getattr(rule, "perturbative", False)
-        rows = int(batch_size) if perturbative else 1
+        rows = int(sizes.max()) if perturbative else 1
+        self.batch_sizes = Var(shape=sizes.shape, init=sizes)
+        self.batch_index = Var(shape=(1,), init=0)
         self.count = Var(shape=(plan.n_in,), init=0)
         self.batch_pres = Var(shape=(rows, plan.n_in), init=0)
         self.batch_deltas = Var(shape=(rows, plan.n_out), init=0)
