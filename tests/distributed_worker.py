@@ -16,7 +16,8 @@ BATCH = 8
 N_TRAIN = 8 * 12 + 1
 """Twelve full batches and a final batch of one row, which one rank gets none of."""
 CASES = [("drtp", "fixed", "sgd"), ("dfa", "fixed", "sgd"), ("drtp", "float", "sgd"),
-         ("sdfa", "float", "adam"), ("opzo", "float", "adamw")]
+         ("sdfa", "float", "adam"), ("opzo", "float", "adamw"), ("np", "fixed", "sgd"),
+         ("loco", "fixed", "sgd"), ("loco", "float", "sgd")]
 ONLINE = dict(reset="subtract", dv=2048, output="readout")
 """OPZO's network (the online rules train with noise, dropout and M across the ranks)."""
 
@@ -28,6 +29,9 @@ def train_case(rule_name, precision, optimizer_name, template=None, parallel=Non
     net = PlasticNetwork((64, 32, 24, 10), n_steps=8, precision=precision, weight_bits=7,
                          **(ONLINE if online else {}))
     extra = dict(momentum=0.9) if online else {}
+    if rule_name in ("np", "loco"):  # LOCO's projector sees the whole batch on every rank
+        extra = dict(sigma=0.5, **(dict(rank=4, class_batches=False) if rule_name == "loco"
+                                   else {}))
     plan = compile_plan(net, make_rule(rule_name, lr=2**-6, seed=3, **extra), BATCH)
     optimizer = engine.make_optimizer_for(net, optimizer_name, 1e-3)
     state = engine.init_state(plan, optimizer=optimizer, template=template)

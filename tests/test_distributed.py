@@ -1,4 +1,5 @@
-"""Data-parallel training with ``torch.distributed`` (gloo, two CPU processes via torchrun).
+"""Data-parallel training with ``torch.distributed`` (gloo, two CPU processes via torchrun),
+every rule kind (NP and LOCO included: the projector gathers the whole batch on every rank).
 
 Two ranks that each run half of every batch and sum their accumulators end with the weights of
 one process training the same global batches: fixed point the same integers, float within

@@ -63,6 +63,43 @@ def test_engine_on_torch_equals_numpy(rule_name, precision):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9, err_msg=f"layer {k}")
 
 
+def train_perturbation_on(template, rule_name, precision):
+    """NP or LOCO (mixed batches) for two epochs, with the projector's host computation."""
+    data = load_digits(seed=0)
+    x, y = data.train_x[:48], data.train_y[:48]
+    net = PlasticNetwork((64, 32, 10), n_steps=8, precision=precision, dv=2048, weight_bits=7)
+    options = dict(rank=4, class_batches=False) if rule_name == "loco" else {}
+    plan = compile_plan(net, make_rule(rule_name, lr=2**-5, sigma=0.5, seed=3, **options), 8)
+    state = engine.init_state(plan, template=template)
+    seen = []
+    for epoch in range(2):
+        order = np.random.default_rng(epoch).permutation(len(x))
+        state, s = engine.train_epoch(plan, state, x, y, 8, None, order)
+        seen.append(s)
+    test = engine.predict(plan, state, data.test_x[:40])
+    return [to_numpy(w) for w in state.weights], np.stack(seen), to_numpy(test), state.rule_state
+
+
+@pytest.mark.parametrize("rule_name", ["np", "loco"])
+@pytest.mark.parametrize("precision", ["fixed", "float"])
+def test_perturbation_rules_on_torch_equal_numpy(rule_name, precision):
+    """NP and LOCO on torch CPU tensors: fixed point the same integers and direction buffers,
+    float within rtol 1e-12 / atol 1e-9 weight units; identical counts."""
+    w_np, seen_np, test_np, dirs_np = train_perturbation_on(None, rule_name, precision)
+    w_t, seen_t, test_t, dirs_t = train_perturbation_on(torch.zeros(1), rule_name, precision)
+    np.testing.assert_array_equal(seen_t, seen_np)
+    np.testing.assert_array_equal(test_t, test_np)
+    for a, b, w0 in zip(w_t, w_np, engine.init_weights(
+            PlasticNetwork((64, 32, 10), precision=precision, weight_bits=7), 3)):
+        assert not np.array_equal(b, w0)
+        if precision == "fixed":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
+    for a, b in zip(dirs_t, dirs_np):
+        np.testing.assert_allclose(a, b, rtol=0, atol=0 if precision == "fixed" else 1e-9)
+
+
 CUDA = torch.cuda.is_available()
 
 
