@@ -20,11 +20,13 @@ import numpy as np
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.proc.dense.process import Dense, LearningDense
 
-from lava_plastic.learning.loihi_form import loihi_form
+from lava_plastic.learning.loihi_form import loihi_form, perturbation_form
 from lava_plastic.learning.plan import is_online
 from lava_plastic.lava_graph.plastic import StreamGraph, stock_dense_args
 from lava_plastic.processes.loihi_3f_lif.process import LoihiThreeFactorLIF
 from lava_plastic.processes.loihi_online.process import LoihiOnlineLIF, LoihiReadout
+from lava_plastic.processes.loihi_perturbed.process import LoihiPerturbedLIF
+from lava_plastic.rules.loco import is_perturbative
 
 Y3_FLOAT_DECAY = float(np.exp(-1 / np.iinfo(np.uint16).max))
 """Loihi3FLearningRule gives y1..y3 a time constant of 65535 steps, so in float the rule reads
@@ -52,6 +54,13 @@ class LoihiGraph(StreamGraph):
                                  (rule.feedback_kind == "backprop", "form does not backpropagate")):
                 if refused:
                     raise ValueError(f"the learning engine {why}")
+        if getattr(rule, "projected", False):
+            raise ValueError("LOCO's projector cannot run in the learning engine: (P x)_j mixes "
+                             "every presynaptic input of a synapse, whose rule reads only its "
+                             "own traces, and P comes from a batch's PCA, k-means and "
+                             "Gram-Schmidt; plain NP (rule np) has a learning-engine form")
+        if is_perturbative(rule) and plan.batch_size != 1:
+            raise ValueError("the learning engine writes every sample's update: batch size 1")
         if plan.net.in_bits(0) != 0:
             raise ValueError("the learning-engine form takes binary input spikes: set input_bits=0")
         for x in (train_x, test_x):
@@ -61,7 +70,7 @@ class LoihiGraph(StreamGraph):
         super().__init__(plan, weights, train_x, train_y, test_x, test_y, bs)
 
     def _make_layer(self, lp, weights, port):
-        form = loihi_form(lp)
+        form = perturbation_form(lp) if self.perturbative else loihi_form(lp)
         seed = dict(rng_seed=lp.seed + lp.k) if lp.fixed else {}
         rule = Loihi3FLearningRule(dw=form.dw, dt=form.dt, x1_impulse=form.x1_impulse,
                                    x1_tau=form.x1_tau, t_epoch=1, **seed)
@@ -70,7 +79,11 @@ class LoihiGraph(StreamGraph):
             dense_args["num_message_bits"] = 24
         plastic = LearningDense(learning_rule=rule, name=f"plastic{lp.k}", **dense_args)
         mod_in = None
-        if not self.online:
+        if self.perturbative:
+            neuron = LoihiPerturbedLIF(plan=lp, rule=self.plan.rule, y_shift=form.y_shift,
+                                       learning_rule=rule, name=f"lif{lp.k}")
+            mod_in = neuron.label_in
+        elif not self.online:
             neuron = LoihiThreeFactorLIF(plan=lp, feedback=self.plan.feedback,
                                          y_shift=form.y_shift, learning_rule=rule,
                                          name=f"lif{lp.k}")

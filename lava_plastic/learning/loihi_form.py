@@ -82,3 +82,39 @@ def loihi_form(lp: LayerPlan) -> LoihiForm:
         tau = -1 / math.log(lp.trace_decay) if lp.trace_decay else FLOAT_TRACE_TAU
     return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1 - u0*t",
                      y_shift=shift - rule_shift, x1_impulse=impulse, x1_tau=tau)
+
+
+def perturbation_form(lp: LayerPlan) -> LoihiForm:
+    """Node perturbation's rule (NP without LOCO's projector) with ``t_epoch = 1``; the neuron
+    (:class:`~lava_plastic.processes.loihi_perturbed.process.LoihiPerturbedLIF`) holds
+    ``-TD xi`` and drives the rule with its traces:
+
+    * ``dt = u0*x1*y1 - y0*t``: the tag counts the presynaptic spikes (``x1``, the step's spike)
+      while the neuron's ``y1`` is 1, its clean run; the neuron's back-propagating action
+      potential ``y0`` at the clean run's first step clears the count of the sample before;
+    * ``dw = 2^-s*u0*t*y2 - 2^-s*u0*t*y3``: at the perturbed run's last step, where ``y2`` and
+      ``y3`` carry the third factor's two signs, the weights move by the count times it.
+
+    So a synapse of any layer pairs ``-TD xi`` with its input's clean-run count, and the tag
+    holds it through the perturbed run (a trace could not: it would count both runs). The
+    engine's first layer pairs with the input itself (its rate, the count over ``T``): that
+    layer's shift adds ``log2 T`` (``T`` a power of two). The shift is split between the rule's
+    literal and the neuron (``y_shift``) as in :func:`loihi_form`.
+    """
+    rate_bits = 0
+    if lp.k == 0:
+        rate_bits = int(round(math.log2(lp.n_steps)))
+        if 2**rate_bits != lp.n_steps:
+            raise ValueError(f"the learning-engine form of node perturbation pairs the first "
+                             f"layer with its input's count: T must be a power of two, got "
+                             f"{lp.n_steps}")
+    shift = lp.lr_shift + rate_bits - lp.weight_exp
+    if lp.fixed:  # two two-trace products: x1*y1 into the tag, then t*y2 into the weight
+        shift += (FIXED_X1_IMPULSE_BITS - 2 * FIXED_TRACE_PRODUCT_SHIFT
+                  - FIXED_WEIGHT_STORAGE_SHIFT)
+    rule_shift = min(MAX_RULE_SHIFT, max(0, shift))
+    c = f"2^-{rule_shift}"
+    impulse, tau = ((2.0**FIXED_X1_IMPULSE_BITS, FIXED_TRACE_TAU) if lp.fixed
+                    else (1.0, FLOAT_TRACE_TAU))
+    return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1*y1 - y0*t",
+                     y_shift=shift - rule_shift, x1_impulse=impulse, x1_tau=tau)

@@ -22,41 +22,50 @@ class _PerturbedLIFModel(PyLoihiProcessModel):
     n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self):
-        lp, rule = self.proc_params["plan"], self.proc_params["rule"]
-        run, t = divmod(step_in_sample(self.time_step, 2 * lp.n_steps), lp.n_steps)
-        last = run == 1 and t == lp.n_steps - 1
-        learns = bool(self.learning[0]) and rule.learns(lp.k, lp.k + 1 + lp.lag)
-        a_in = self.a_in.recv()[None]
-        xi_k, bias_k = None, 0
-        if learns and run == 1:  # the sample's xi, keyed by its ordinal
-            xi_k = xi(rule, lp.k, self.n_samples.copy(), lp.n_out, lp.fixed, NUMPY, np.float64)
-            bias_k = bias(xi_k, sigma_scale(lp.fixed, rule.sigma), lp.vth_bits, lp.fixed, NUMPY)
-        state = NeuronState(self.u[None], self.v[None], self.count[None])
-        if lp.fixed:
-            state = NeuronState(*(x.astype(np.int32) for x in (state.u, state.v, state.count)))
-            a_in = a_in.astype(np.int32)
-        state, spikes = run_step(lp, state, a_in, bias_k, t, NUMPY)
-        self.u[:], self.v[:], self.count[:] = state.u[0], state.v[0], state.count[0]
-        self.s_out.send(spikes[0])
-        if lp.output:
-            label = self.label_in.recv()
-            self.clean_out.send(spikes[0] if run == 0 else np.zeros(lp.n_out))
-            if run == 0 and t == lp.n_steps - 1:
-                self.clean_count[:] = self.count
-            td = np.zeros(1)
-            if last and bool(self.learning[0]):
-                td = temporal_difference(self.clean_count[None], self.count[None], label[None],
-                                         lp.n_steps, NUMPY)
-            self.td_out.send(td)
-        else:
-            td = self.td_in.recv()
-        delta = np.zeros(lp.n_out)
-        if last and learns:
-            delta = third_factor(td.astype(np.int64 if lp.fixed else float), xi_k, lp.fixed,
-                                 NUMPY)[0]
-        self.delta_out.send(delta)
-        if last and bool(self.learning[0]):
-            self.n_samples[0] += 1
+        self.delta_out.send(perturbed_spk(self))
+
+
+def perturbed_spk(model):
+    """A perturbation neuron model's step (a batch of one): receives its input (and the target
+    or ``TD``), integrates with the sample's perturbation in the perturbed run, fires, sends
+    its spikes (the output layer also its clean run's spikes and ``TD``), counts the sample.
+    Returns the third factor ``-TD xi`` at the perturbed run's last step while learning, else
+    zeros, which each neuron kind sends its own way."""
+    lp, rule = model.proc_params["plan"], model.proc_params["rule"]
+    run, t = divmod(step_in_sample(model.time_step, 2 * lp.n_steps), lp.n_steps)
+    last = run == 1 and t == lp.n_steps - 1
+    learns = bool(model.learning[0]) and rule.learns(lp.k, lp.k + 1 + lp.lag)
+    a_in = model.a_in.recv()[None]
+    xi_k, bias_k = None, 0
+    if learns and run == 1:  # the sample's xi, keyed by its ordinal
+        xi_k = xi(rule, lp.k, model.n_samples.copy(), lp.n_out, lp.fixed, NUMPY, np.float64)
+        bias_k = bias(xi_k, sigma_scale(lp.fixed, rule.sigma), lp.vth_bits, lp.fixed, NUMPY)
+    state = NeuronState(model.u[None], model.v[None], model.count[None])
+    if lp.fixed:
+        state = NeuronState(*(x.astype(np.int32) for x in (state.u, state.v, state.count)))
+        a_in = a_in.astype(np.int32)
+    state, spikes = run_step(lp, state, a_in, bias_k, t, NUMPY)
+    model.u[:], model.v[:], model.count[:] = state.u[0], state.v[0], state.count[0]
+    model.s_out.send(spikes[0])
+    if lp.output:
+        label = model.label_in.recv()
+        model.clean_out.send(spikes[0] if run == 0 else np.zeros(lp.n_out))
+        if run == 0 and t == lp.n_steps - 1:
+            model.clean_count[:] = model.count
+        td = np.zeros(1)
+        if last and bool(model.learning[0]):
+            td = temporal_difference(model.clean_count[None], model.count[None], label[None],
+                                     lp.n_steps, NUMPY)
+        model.td_out.send(td)
+    else:
+        td = model.td_in.recv()
+    delta = np.zeros(lp.n_out, dtype=np.int32 if lp.fixed else float)
+    if last and learns:
+        delta = third_factor(td.astype(np.int64 if lp.fixed else float), xi_k, lp.fixed,
+                             NUMPY)[0]
+    if last and bool(model.learning[0]):
+        model.n_samples[0] += 1
+    return delta
 
 
 @implements(proc=PerturbedLIF, protocol=LoihiProtocol)

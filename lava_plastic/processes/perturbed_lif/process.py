@@ -34,17 +34,24 @@ class PerturbedLIF(AbstractProcess):
 
     def __init__(self, *, plan: LayerPlan, rule, name: ty.Optional[str] = None) -> None:
         super().__init__(plan=plan, rule=rule, name=name)
-        shape = (plan.n_out,)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.delta_out = OutPort(shape=shape)
-        self.td_in = InPort(shape=(1,))
-        self.label_in = InPort(shape=shape)
-        self.td_out = OutPort(shape=(1,))
-        self.clean_out = OutPort(shape=shape)
-        self.u = Var(shape=shape, init=0)
-        self.v = Var(shape=shape, init=0)
-        self.count = Var(shape=shape, init=0)
-        self.clean_count = Var(shape=shape, init=0)
-        self.learning = Var(shape=(1,), init=1)
-        self.n_samples = Var(shape=(1,), init=0)
+        self.delta_out = OutPort(shape=(plan.n_out,))
+        add_perturbed_interface(self, plan)
+
+
+def add_perturbed_interface(proc: AbstractProcess, plan: LayerPlan) -> None:
+    """What every perturbation neuron process has, whatever carries its third factor: the
+    ports ``a_in``, ``s_out``, ``td_in``, ``label_in``, ``td_out``, ``clean_out`` and the state
+    the step (:func:`lava_plastic.processes.perturbed_lif.models.perturbed_spk`) keeps."""
+    shape = (plan.n_out,)
+    proc.a_in = InPort(shape=shape)
+    proc.s_out = OutPort(shape=shape)
+    proc.td_in = InPort(shape=(1,))
+    proc.label_in = InPort(shape=shape)
+    proc.td_out = OutPort(shape=(1,))
+    proc.clean_out = OutPort(shape=shape)
+    proc.u = Var(shape=shape, init=0)
+    proc.v = Var(shape=shape, init=0)
+    proc.count = Var(shape=shape, init=0)
+    proc.clean_count = Var(shape=shape, init=0)
+    proc.learning = Var(shape=(1,), init=1)
+    proc.n_samples = Var(shape=(1,), init=0)
