@@ -191,7 +191,7 @@ def test_bit_approximate_learning_engine_learns_with_node_perturbation():
     (dict(name="np"), 4, 8, "the learning engine writes every sample's update: batch size 1"),
     (dict(name="np"), 1, 6, "T must be a power of two, got 6"),
 ])
-def test_learning_engine_refuses_what_it_cannot_hold(rule_kw, batch, steps, message):
+def test_learning_engine_refuses_the_perturbation_forms_it_cannot_hold(rule_kw, batch, steps, message):
     x, y, _, _ = binary_digits(10)
     net = PlasticNetwork((64, 16, 10), n_steps=steps, precision="float", input_bits=0, dv=2048)
     rule = make_rule(rule_kw["name"], **({"rank": 4} if rule_kw["name"] == "loco" else {}))
