@@ -17,6 +17,8 @@ after the batch as every rule's (:func:`lava_plastic.learning.synapse.write`).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from lava_plastic.engine import fire
 from lava_plastic.learning import synapse
 from lava_plastic.learning.neuron import NeuronState, integrate, rest
@@ -140,3 +142,72 @@ def run_batch(plan: Plan, weights, payload, targets, rows, learn: bool, directio
     if parallel is not None:
         parallel.sum(accs)
     return clean_out, tuple(accs), tuple(after) if rule.projected else directions
+
+
+def surrogate_gradient(plan: Plan, weights, payload, targets):
+    """The reference the perturbation rules estimate: the gradient of ``sum_samples sum_i (c_i -
+    T y_i)^2`` (eq. 27's loss in count units) with respect to each layer's weights, by
+    backpropagation through time of the clean run (float numpy, float plans only) with a
+    triangular surrogate derivative of each spike, ``max(0, 1 - |v - vth| / vth) / vth``, the
+    reset treated as a constant (as surrogate-gradient training does). The delays are the
+    graph's: layer ``k``'s input at step ``t`` is what its source emitted at ``t - 1``, and a
+    run's first step drops its input. Returns one ``(n_out, n_in)`` array per layer, in weight
+    units (the synapse's ``W``)."""
+    if plan.net.fixed:
+        raise ValueError("the surrogate gradient is a float reference: use a float plan")
+    layers, n_steps = plan.layers, plan.net.n_steps
+    weights = [np.asarray(w, dtype=np.float64) for w in weights]
+    scale = [2.0**lp.weight_exp for lp in layers]
+    inputs, v_pre, spikes = [], [], []  # per step, per layer
+    v = [np.zeros((payload.shape[0], lp.n_out)) for lp in layers]
+    s_prev = [None] * len(layers)
+    for t in range(n_steps):
+        step_in, step_v, step_s = [], [], []
+        for k, lp in enumerate(layers):
+            source = payload if k == 0 else s_prev[k - 1]
+            a = np.zeros_like(v[k]) if t == 0 else (source @ weights[k].T) * scale[k]
+            pre = v[k] * (1 - lp.dv) + a
+            s = (pre > lp.vth).astype(np.float64)
+            v[k] = pre * (1 - s)
+            step_in.append(source if t else None)
+            step_v.append(pre)
+            step_s.append(s)
+        s_prev = step_s
+        inputs.append(step_in)
+        v_pre.append(step_v)
+        spikes.append(step_s)
+    counts = sum(step[-1] for step in spikes)
+    d_counts = 2 * (counts - n_steps * np.asarray(targets, dtype=np.float64))
+    grads = [np.zeros_like(w) for w in weights]
+    d_v_next = [np.zeros_like(x) for x in v_pre[0]]
+    d_s_from_above = [np.zeros_like(x) for x in spikes[0]]
+    for t in range(n_steps - 1, -1, -1):
+        d_s_below = [np.zeros_like(x) for x in spikes[0]]
+        for k in range(len(layers) - 1, -1, -1):
+            lp = layers[k]
+            d_s = d_counts if k == len(layers) - 1 else d_s_from_above[k]
+            psi = np.maximum(0, 1 - np.abs(v_pre[t][k] - lp.vth) / lp.vth) / lp.vth
+            d_v = d_s * psi + d_v_next[k] * (1 - lp.dv) * (1 - spikes[t][k])
+            d_v_next[k] = d_v
+            if t == 0:
+                continue
+            grads[k] += (d_v.T @ inputs[t][k]) * scale[k]
+            if k:  # the input of step t is the spikes of layer k - 1 at step t - 1
+                d_s_below[k - 1] = (d_v @ weights[k]) * scale[k]
+        d_s_from_above = d_s_below
+    return grads
+
+
+def update_alignment(plan: Plan, weights, payload, targets, draws: int, directions=()):
+    """Per layer, the cosine between the rule's update averaged over ``draws`` perturbations of
+    the same batch (each from the same ``directions``) and the descent direction of
+    :func:`surrogate_gradient` (float numpy): how well the estimate points downhill."""
+    gradient = surrogate_gradient(plan, weights, payload, targets)
+    total = [np.zeros_like(g) for g in gradient]
+    batch = payload.shape[0]
+    for draw in range(draws):
+        _, accs, _ = run_batch(plan, weights, payload, targets,
+                               np.arange(batch) + batch * draw, True, directions)
+        total = [t + np.asarray(a, dtype=np.float64) for t, a in zip(total, accs)]
+    return [float(-(t * g).sum() / (np.linalg.norm(t) * np.linalg.norm(g)))
+            for t, g in zip(total, gradient)]
