@@ -100,7 +100,7 @@ def _training_command(args, out, runner, verb) -> int:
             alpha=args.alpha, alpha_end=args.alpha_end,
             antithetic=args.antithetic, two_point=args.two_point,
             aligned=not args.unaligned, sigma=args.sigma, rank=args.rank,
-            clusters=args.clusters, buffer=args.buffer, **chosen)
+            clusters=args.clusters, buffer=args.buffer, output_init=args.output_init, **chosen)
         say(f"{verb} {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
@@ -126,7 +126,8 @@ def _training_command(args, out, runner, verb) -> int:
 
 
 RULE_DEPENDENT = ("lr", "optimizer", "batch_size", "steps", "hidden", "weight_decay",
-                  "schedule", "dropout", "loss", "momentum", "feedback_gain", "class_batches")
+                  "schedule", "dropout", "loss", "momentum", "feedback_gain", "class_batches",
+                  "hidden_lr")
 """Options whose default depends on the rule (:func:`lava_plastic.train.rule_defaults`)."""
 
 
@@ -169,8 +170,9 @@ def add_training_arguments(tr: argparse.ArgumentParser) -> None:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--lr", type=float, default=None,
                     help="learning rate (default 2**-7, online rules 2e-4, zo 2e-5, online rules "
-                         "in fixed point or the Lava graph 2**-12, np and loco 2**-8; lif + sgd: "
-                         "rounded to a power of two per layer)")
+                         "in fixed point or the Lava graph 2**-12; np and loco by data set, "
+                         "e.g. loco 2**-4 on digits, 2**-7 on mnist; lif + sgd: rounded to a power "
+                         "of two per layer)")
     tr.add_argument("--batch-size", type=int, default=None,
                     help="samples per update (default 1; online rules 128, in fixed point 32, in "
                          "the Lava graph 1; np and loco 32)")
@@ -226,6 +228,12 @@ def add_training_arguments(tr: argparse.ArgumentParser) -> None:
                     default=None, help="np, loco: batches of one class (loco's default)")
     tr.add_argument("--mixed-batches", dest="class_batches", action="store_const", const=False,
                     help="np, loco: ordinary shuffled batches (np's default)")
+    tr.add_argument("--hidden-lr", type=float, default=None,
+                    help="np, loco: the hidden layers' learning rate, when it differs from --lr "
+                         "(default: --lr; np on mnist 2**-11)")
+    tr.add_argument("--output-init", type=float, default=None,
+                    help="start every output weight at this real value (default: He-uniform; "
+                         "np and loco 0.3 / sqrt(the last hidden layer's width))")
     tr.add_argument("--weight-bits", type=int, default=8,
                     help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
     tr.add_argument("--lr-halving", type=int, default=None,

@@ -299,10 +299,14 @@ def test_frozen_output_layer_with_hidden_perturbation_only():
 
 
 def train_digits(rule_name, precision, epochs, class_batches_on):
+    """The command line's defaults on digits: LOCO lr 2**-4, NP 2**-7, every output weight
+    starting at 0.03."""
     d = load_digits(seed=0)
     net = np_net((64, 100, 10), n_steps=16, precision=precision)
-    plan = compile_plan(net, make_rule(rule_name, lr=2.0**-8, sigma=0.25), 32)
-    state = engine.init_state(plan)
+    lr = 2.0**-4 if rule_name == "loco" else 2.0**-7
+    plan = compile_plan(net, make_rule(rule_name, lr=lr, sigma=0.25,
+                                       class_batches=class_batches_on), 32)
+    state = engine.init_state(plan, engine.init_weights(net, 0, output_weight=0.03))
     rng = np.random.default_rng(0)
     for _ in range(epochs):
         if class_batches_on:
@@ -314,10 +318,12 @@ def train_digits(rule_name, precision, epochs, class_batches_on):
 
 
 @pytest.mark.parametrize("rule_name, precision, batches, floor", [
-    ("np", "float", False, 0.4), ("np", "fixed", False, 0.3), ("loco", "float", True, 0.3),
-    ("loco", "fixed", True, 0.25)])
+    ("np", "float", False, 0.5), ("np", "fixed", False, 0.4), ("loco", "float", True, 0.6),
+    ("loco", "fixed", True, 0.6)])
 def test_learns_digits_above_chance(rule_name, precision, batches, floor):
-    """Ten epochs on digits (chance 0.1): measured 0.47 / 0.42 / 0.35 / 0.31 (seed 0)."""
+    """Ten epochs on digits (chance 0.1), seed 0: measured NP 0.63 (float) / 0.52 (fixed),
+    LOCO 0.73 / 0.78 (50 epochs reach 0.84-0.88 and 0.91-0.94 over three seeds,
+    BENCHMARKS.md)."""
     accuracy, state = train_digits(rule_name, precision, 10, batches)
     assert accuracy >= floor
     assert state.n_samples == 10 * 1437 and state.n_updates == 10 * 45 + (10 * 5 if batches else 0)
@@ -374,7 +380,8 @@ def test_cli_trains_loco_and_records_its_options(tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())
     assert (results["rank"], results["sigma"], results["class_batches"], results["batch_size"]) \
         == (4, 0.125, True, 32)
-    assert results["lr"] == 2.0**-8 and results["window"] == 16
+    assert results["lr"] == 2.0**-4 and results["window"] == 16  # loco's rate on digits
+    assert results["output_init"] == 0.03
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -436,3 +443,28 @@ def test_surrogate_gradient_of_a_silent_output_pushes_the_target_up():
     payload = engine.encode_input(net, np.ones((1, 4)))
     grads = perturbation.surrogate_gradient(plan, weights, payload, np.array([[1, 0]]))
     assert np.all(grads[1][0] < 0) and np.all(grads[1][1] == 0)
+
+
+def test_output_initialisation_and_hidden_learning_rate():
+    """Every output weight at one value (float exact, fixed point rounded to the nearest
+    integer); the hidden layers' rate apart from the output's (two powers of two apart here)."""
+    net = np_net((6, 5, 3))
+    w = engine.init_weights(net, 0, output_weight=0.03)
+    assert np.all(w[1] == 0.03 * 256) and not np.all(w[0] == w[0].flat[0])
+    fixed = engine.init_weights(np_net((64, 5, 3), precision="fixed"), 0, output_weight=0.03)
+    assert fixed[1].dtype == np.int64 and np.all(fixed[1] == 8)  # round(7.68)
+    with pytest.raises(ValueError, match="the output weight must be a finite number"):
+        engine.init_weights(net, 0, output_weight=float("nan"))
+    same = compile_plan(net, NP(n_classes=3, lr=2**-6), 4)
+    apart = compile_plan(net, NP(n_classes=3, lr=2**-6, hidden_lr=2**-8), 4)
+    assert apart.layers[0].lr_shift == same.layers[0].lr_shift + 2
+    assert apart.layers[1].lr_shift == same.layers[1].lr_shift
+    with pytest.raises(ValueError, match="hidden_lr must be a positive number"):
+        NP(hidden_lr=0.0)
+
+
+def test_cli_hidden_lr_belongs_to_the_perturbation_rules(capsys, tmp_path):
+    code = cli.main(["train", "--rule", "drtp", "--hidden-lr", "0.01", "--out",
+                     str(tmp_path / "x"), "--no-progress"])
+    assert code == 2 and "--hidden-lr is an option of np and loco, not of drtp" in \
+        capsys.readouterr().err

@@ -82,7 +82,9 @@ class NP:
     ``perturb_output``: eq. 8 (every layer; the default) or Fig. 1A (hidden layers only; the
     output layer then stays as initialised). ``class_batches``: every batch must hold samples
     of one class (LOCO's setting, table S2; training refuses a batch that mixes classes).
-    ``seed`` keys the weights and ``xi``.
+    ``hidden_lr``: ``eta`` of the hidden layers when it differs from the output layer's ``lr``
+    (node perturbation's estimate of a hidden layer is far noisier than of the output layer,
+    whose own perturbation moves the loss most). ``seed`` keys the weights and ``xi``.
     """
 
     lr: float = 2.0**-4
@@ -92,6 +94,7 @@ class NP:
     noise: str = "gaussian"
     perturb_output: bool = True
     class_batches: bool = False
+    hidden_lr: float | None = None
 
     name: ClassVar[str] = "np"
     perturbative: ClassVar[bool] = True
@@ -106,6 +109,10 @@ class NP:
         if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma)
                 and self.sigma > 0):
             raise ValueError(f"sigma must be a positive number, got {self.sigma!r}")
+        if self.hidden_lr is not None and not (isinstance(self.hidden_lr, (int, float))
+                                               and math.isfinite(self.hidden_lr)
+                                               and self.hidden_lr > 0):
+            raise ValueError(f"hidden_lr must be a positive number, got {self.hidden_lr!r}")
         if self.noise not in DISTRIBUTIONS:
             raise ValueError(f"unknown noise {self.noise!r}; choose from {', '.join(DISTRIBUTIONS)}")
         for field in ("perturb_output", "class_batches"):
@@ -113,7 +120,10 @@ class NP:
                 raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
 
     def layer_lr(self, k: int, n_layers: int) -> float:
-        """``eta`` for every layer (eq. 2); the plan multiplies :func:`layer_lr_factor` in."""
+        """``eta`` of layer ``k`` (eq. 2: ``lr``, the hidden layers ``hidden_lr`` if set); the
+        plan multiplies :func:`layer_lr_factor` in."""
+        if self.hidden_lr is not None and k < n_layers - 1:
+            return self.hidden_lr
         return self.lr
 
     def learns(self, k: int, n_layers: int) -> bool:
