@@ -276,19 +276,22 @@ def principal_directions(x: np.ndarray, k: int) -> np.ndarray:
 def spherical_kmeans(directions: np.ndarray, n_clusters: int, iterations: int) -> np.ndarray:
     """Eq. 5's ``kmeans``: ``min(n_clusters, p)`` unit centres ``(c, n)`` of the unit rows of
     ``directions`` ``(p, n)`` by angular distance (assign to the centre of largest cosine, the
-    centre is the normalised sum of its members), ``iterations`` rounds. Deterministic: the
-    centres start at rows spread evenly over the buffer (oldest to newest); a centre left
-    without members keeps its place."""
+    centre is the normalised sum of its members), ``iterations`` rounds at most (fewer once
+    the assignment repeats). Deterministic: the centres start at rows spread evenly over the
+    buffer (oldest to newest); a centre left without members keeps its place."""
     p = len(directions)
     c = min(n_clusters, p)
     centres = directions[np.round(np.linspace(0, p - 1, c)).astype(int)].copy()
+    members = None
     for _ in range(iterations):
-        members = np.argmax(directions @ centres.T, axis=1)
-        for j in range(c):
-            total = directions[members == j].sum(axis=0)
-            norm = np.linalg.norm(total)
-            if norm > 0:
-                centres[j] = total / norm
+        assigned = np.argmax(directions @ centres.T, axis=1)
+        if members is not None and np.array_equal(assigned, members):
+            break  # converged: further rounds would repeat this one
+        members = assigned
+        totals = (members[None, :] == np.arange(c)[:, None]).astype(np.float64) @ directions
+        norms = np.linalg.norm(totals, axis=1)
+        filled = norms > 0
+        centres[filled] = totals[filled] / norms[filled, None]
     return centres
 
 
@@ -305,20 +308,19 @@ def orthonormal_span(a: np.ndarray) -> np.ndarray:
 
 
 def gram_schmidt(z: np.ndarray) -> np.ndarray:
-    """Eq. 6's ``Schmidt``: the columns of ``z`` orthonormalised in order (modified
+    """Eq. 6's ``Schmidt``: the columns of ``z`` orthonormalised in order (classical
     Gram-Schmidt, twice for accuracy), dropping each that is (numerically) zero or in the span
     of those before it: ``Q_r`` ``(n, r)``."""
-    basis = []
+    q = np.zeros((z.shape[0], 0))
     for j in range(z.shape[1]):
         v = z[:, j].copy()
         scale = np.linalg.norm(v)
         for _ in range(2):
-            for q in basis:
-                v -= (q @ v) * q
+            v -= q @ (q.T @ v)
         norm = np.linalg.norm(v)
         if scale > 0 and norm > scale * math.sqrt(RELATIVE_TOLERANCE):
-            basis.append(v / norm)
-    return np.stack(basis, axis=1) if basis else np.zeros((z.shape[0], 0))
+            q = np.concatenate([q, (v / norm)[:, None]], axis=1)
+    return q
 
 
 def projector_basis(rule: LOCO, x_batch: np.ndarray, directions: np.ndarray):
