@@ -127,7 +127,7 @@ def _training_command(args, out, runner, verb) -> int:
 
 RULE_DEPENDENT = ("lr", "optimizer", "batch_size", "steps", "hidden", "weight_decay",
                   "schedule", "dropout", "loss", "momentum", "feedback_gain", "class_batches",
-                  "hidden_lr")
+                  "hidden_lr", "init_gain")
 """Options whose default depends on the rule (:func:`lava_plastic.train.rule_defaults`)."""
 
 
@@ -234,6 +234,10 @@ def add_training_arguments(tr: argparse.ArgumentParser) -> None:
     tr.add_argument("--output-init", type=float, default=None,
                     help="start every output weight at this real value (default: He-uniform; "
                          "np and loco 0.3 / sqrt(the last hidden layer's width))")
+    tr.add_argument("--init-gain", type=float, default=None,
+                    help="multiply the He-uniform initial weights (default 1; np and loco on "
+                         "nettalk 3, whose sparse one-hot input barely drives a He-initialised "
+                         "layer)")
     tr.add_argument("--weight-bits", type=int, default=8,
                     help="fractional bits of the 8-bit weights (lif): real weight = w / 2**bits")
     tr.add_argument("--lr-halving", type=int, default=None,

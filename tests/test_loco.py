@@ -468,3 +468,19 @@ def test_cli_hidden_lr_belongs_to_the_perturbation_rules(capsys, tmp_path):
                      str(tmp_path / "x"), "--no-progress"])
     assert code == 2 and "--hidden-lr is an option of np and loco, not of drtp" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--init-gain", "0"], "init_gain must be a positive number"),
+    (["--output-init", "nan"], "output_init must be a finite number"),
+])
+def test_cli_refuses_bad_initialisation(argv, message, capsys, tmp_path):
+    code = cli.main(["train", "--rule", "np", *argv, "--out", str(tmp_path / "x"),
+                     "--no-progress"])
+    assert code == 2 and message in capsys.readouterr().err
+
+
+def test_init_gain_scales_the_he_weights():
+    net = np_net((6, 5, 3))
+    base, tripled = engine.init_weights(net, 4), engine.init_weights(net, 4, gain=3.0)
+    np.testing.assert_allclose(tripled[0], 3 * base[0], rtol=1e-15)

@@ -43,17 +43,21 @@ from lava_plastic.xp import device, like, namespace, to_numpy
 # ---------------------------------------------------------------------------------------------
 # Parameters and input (host side)
 # ---------------------------------------------------------------------------------------------
-def init_weights(net: PlasticNetwork, seed: int, output_weight: float | None = None
-                 ) -> tuple[np.ndarray, ...]:
-    """He-uniform initial weights (the DRTP paper's initialiser) in weight units; fixed point
-    rounds them to the nearest integer. ``output_weight``: every output-layer weight starts at
+def init_weights(net: PlasticNetwork, seed: int, output_weight: float | None = None,
+                 gain: float = 1.0) -> tuple[np.ndarray, ...]:
+    """He-uniform initial weights (the DRTP paper's initialiser) in weight units, times
+    ``gain`` (a sparse input, such as NETtalk's seven one-hot letters in 189 inputs, drives a
+    He-initialised layer too weakly to fire); fixed point rounds them to the nearest integer.
+    ``output_weight``: every output-layer weight starts at
     this one real value instead (each output neuron then has the same drive for every input
     pattern, just below threshold for a small positive value: node perturbation cannot revive
     an output neuron that He-uniform weights leave silent for its own class)."""
+    if not (np.isfinite(gain) and gain > 0):
+        raise ValueError(f"the initial weights' gain must be a positive number, got {gain!r}")
     rng = np.random.default_rng([seed, 0x57])
     weights = []
     for k, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
-        w = he_uniform(rng, (n_out, n_in), fan_in=n_in) * 2**net.weight_bits
+        w = he_uniform(rng, (n_out, n_in), fan_in=n_in) * (gain * 2**net.weight_bits)
         if output_weight is not None and k == net.n_layers - 1:
             if not np.isfinite(output_weight):
                 raise ValueError(f"the output weight must be a finite number, got {output_weight!r}")
