@@ -313,7 +313,7 @@ exponential)."""
 PERTURBATION_DEFAULTS = {
     ("loco", "digits"): dict(lr=2.0**-4), ("np", "digits"): dict(lr=2.0**-7),
     ("loco", "mnist"): dict(lr=2.0**-7), ("np", "mnist"): dict(lr=2.0**-6, hidden_lr=2.0**-11),
-    ("loco", "nettalk"): dict(lr=2.0**-5), ("np", "nettalk"): dict(lr=2.0**-7)}
+    ("loco", "nettalk"): dict(lr=2.0**-6), ("np", "nettalk"): dict(lr=2.0**-6)}
 """NP's and LOCO's learning rates by data set (the paper gives none; measured on digits and a
 10,000-image MNIST subset, BENCHMARKS.md): the update of a layer grows with its input's
 squared norm, so wider and denser inputs take smaller rates; NP's hidden layers, whose estimate

@@ -39,6 +39,23 @@ Both precisions compute the same integers up to the third factor: the counts are
 ``xi`` and saturates it to the signed ``DELTA_BITS``-bit register; float does neither. The
 constant ``1 / (2 N T^2 sigma 2**XI_BITS)`` and the rate's ``1 / T`` join ``eta`` in each
 layer's power-of-two learning rate (:func:`layer_lr_factor`).
+
+On Loihi 2. Plain NP maps onto the learning engine (``Loihi3FLearningRule``,
+:func:`lava_plastic.learning.loihi_form.perturbation_form`): the neuron holds ``-TD xi`` (its own
+``xi`` times the broadcast scalar) and a synapse only multiplies it by its own input's count.
+LOCO's projector cannot: ``(P x)_j = sum_i P_ji x_i`` mixes every presynaptic input of a
+neuron, whereas a synapse's rule reads only its own pre trace, its neuron's traces and its own
+tag; and ``P`` comes from a batch: an eigen-decomposition of the batch's Gram matrix, k-means
+over past directions, a pseudo-inverse and Gram-Schmidt, none of which is a per-synapse
+recurrence. On a chip the embedded CPU (or the host) would run :func:`projector_basis` at each
+batch boundary, as the Lava graph's synapse model does here: read the batch's presynaptic
+counts (``b x n``), compute ``Q`` (``n x k``; about ``b^2 n + p c n`` operations per k-means
+round, 0.75 ms per layer and batch in numpy for MNIST's 784 and 500 inputs), then either write
+the batch's projected update ``delta^T (x Q) Q^T`` into the weights itself (``O(b n k + n_out n)``
+per batch: the update leaves the learning engine), or send each sample's projected input ``Q
+(Q^T x)`` back as graded spikes for the learning engine to pair with ``-TD xi`` (the update
+stays on the cores, but the samples must be replayed, or ``Q`` taken from the batch before,
+which eq. 6 does not do).
 """
 from __future__ import annotations
 
