@@ -220,10 +220,15 @@ def alignment(args):
             for draws in args.draws:
                 cosines = perturbation.update_alignment(plan, state.weights, payload, targets,
                                                         draws, state.rule_state)
-                rows.setdefault(rule, []).append(dict(epochs=epochs, draws=draws,
-                                                      cosine=cosines))
+                row = dict(epochs=epochs, draws=draws, cosine=cosines)
+                if plan.rule.projected:  # against the gradient projected as LOCO projects
+                    row["cosine_projected"] = perturbation.update_alignment(
+                        plan, state.weights, payload, targets, draws, state.rule_state, True)
+                rows.setdefault(rule, []).append(row)
                 print(f"{rule}, after {epochs} epochs, {draws} perturbations: cosine per layer "
-                      f"{np.round(cosines, 3)}", flush=True)
+                      f"{np.round(cosines, 3)}"
+                      + (f", with the projected gradient {np.round(row['cosine_projected'], 3)}"
+                         if "cosine_projected" in row else ""), flush=True)
     write_results(f"loco_alignment_{args.dataset}", dict(dataset=args.dataset, rows=rows))
 
 

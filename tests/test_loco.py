@@ -484,3 +484,22 @@ def test_init_gain_scales_the_he_weights():
     net = np_net((6, 5, 3))
     base, tripled = engine.init_weights(net, 4), engine.init_weights(net, 4, gain=3.0)
     np.testing.assert_allclose(tripled[0], 3 * base[0], rtol=1e-15)
+
+
+def test_loco_averaged_update_follows_the_projected_gradient():
+    """After an epoch of LOCO, its update averaged over 512 perturbations of a batch of one
+    class aligns with the surrogate gradient projected as LOCO projects (eq. 1) better than
+    with the whole gradient: measured hidden 0.09 against 0.02, output 0.78 against 0.26 (the
+    hidden layer's estimate stays dominated by noise at this count)."""
+    d = load_digits(seed=0)
+    net = np_net((64, 60, 10), n_steps=16)
+    plan = compile_plan(net, LOCO(sigma=0.1, rank=6), 32)
+    state = engine.init_state(plan, engine.init_weights(net, 0, output_weight=0.03))
+    state, _ = engine.train_epoch(plan, state, d.train_x, d.train_y, 32, None,
+                                  class_batches(d.train_y, 32, np.random.default_rng(0)))
+    idx = np.flatnonzero(d.train_y == 3)[:32]
+    payload, y = engine.encode_input(net, d.train_x[idx]), np.eye(10)[d.train_y[idx]]
+    whole = perturbation.update_alignment(plan, state.weights, payload, y, 512, state.rule_state)
+    within = perturbation.update_alignment(plan, state.weights, payload, y, 512, state.rule_state,
+                                           projected=True)
+    assert all(w > v for w, v in zip(within, whole)) and within[1] > 0.6, (whole, within)

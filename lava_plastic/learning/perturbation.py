@@ -198,11 +198,19 @@ def surrogate_gradient(plan: Plan, weights, payload, targets):
     return grads
 
 
-def update_alignment(plan: Plan, weights, payload, targets, draws: int, directions=()):
+def update_alignment(plan: Plan, weights, payload, targets, draws: int, directions=(),
+                     projected: bool = False):
     """Per layer, the cosine between the rule's update averaged over ``draws`` perturbations of
     the same batch (each from the same ``directions``) and the descent direction of
-    :func:`surrogate_gradient` (float numpy): how well the estimate points downhill."""
+    :func:`surrogate_gradient` (float numpy): how well the estimate points downhill. With
+    ``projected`` (LOCO), the descent direction projected as LOCO projects its update, ``-g Q
+    Q^T`` with the batch's ``Q`` (eq. 1): how well it points downhill within its subspace."""
     gradient = surrogate_gradient(plan, weights, payload, targets)
+    if projected:
+        inputs, _ = forward(plan, weights, payload, [None] * len(plan.layers), namespace(payload))
+        for k, x in enumerate(inputs):
+            q, _ = projector_basis(plan.rule, to_numpy(x), directions[k])
+            gradient[k] = (gradient[k] @ q) @ q.T
     total = [np.zeros_like(g) for g in gradient]
     batch = payload.shape[0]
     for draw in range(draws):
