@@ -178,10 +178,21 @@ def efficiency(args):
     for r in runs:
         by_rule.setdefault(r["rule"], []).append(r)
     pairs = []
-    for loco_run, np_run in zip(by_rule["loco"], by_rule["np"]):
+    mean_curves = {rule: np.mean([r["curve"] for r in rs], axis=0).tolist()
+                   for rule, rs in by_rule.items()}
+    mean_run = dict(seed="mean of the seeds' curves", sizes=by_rule["loco"][0]["sizes"],
+                    window=by_rule["loco"][0]["window"])
+    for loco_run, np_run in [(dict(mean_run, curve=mean_curves["loco"]),
+                              dict(mean_run, curve=mean_curves["np"]))] + list(
+                                  zip(by_rule["loco"], by_rule["np"])):
         sizes, n_steps = loco_run["sizes"], loco_run["window"]
-        loco_epochs, np_epochs, targets = efficiency_of(loco_run["curve"], np_run["curve"],
-                                                        args.f0)
+        try:
+            loco_epochs, np_epochs, targets = efficiency_of(loco_run["curve"], np_run["curve"],
+                                                            args.f0)
+        except ValueError as undefined:  # e.g. LOCO's first epoch beats NP's best
+            print(f"seed {loco_run['seed']}: {undefined}")
+            pairs.append(dict(seed=loco_run["seed"], undefined=str(undefined)))
+            continue
         loco_cost = macs_per_sample(sizes, n_steps, True)
         np_cost = macs_per_sample(sizes, n_steps, False)
         pairs.append(dict(seed=loco_run["seed"], levels=targets, loco_epochs=loco_epochs,

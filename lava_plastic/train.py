@@ -314,6 +314,11 @@ PERTURBATION_DEFAULTS = {
     ("loco", "digits"): dict(lr=2.0**-4), ("np", "digits"): dict(lr=2.0**-7),
     ("loco", "mnist"): dict(lr=2.0**-7), ("np", "mnist"): dict(lr=2.0**-6, hidden_lr=2.0**-11),
     ("loco", "nettalk"): dict(lr=2.0**-6), ("np", "nettalk"): dict(lr=2.0**-6)}
+PERTURBATION_WEIGHT_BITS = {"digits": 8, "mnist": 10, "nettalk": 7}
+"""NP's and LOCO's fractional weight bits by data set: as many as the initial weights leave room
+for in 8 bits (He-uniform's bound sqrt(6 / fan-in), on NETtalk three times it). On MNIST 8
+bits give the 784 inputs' weights about five bits of magnitude and fixed point fell 5 points
+behind float after five epochs; 10 bits keep it within half a point (BENCHMARKS.md)."""
 """NP's and LOCO's learning rates by data set (the paper gives none; measured on digits and a
 10,000-image MNIST subset, BENCHMARKS.md): the update of a layer grows with its input's
 squared norm, so wider and denser inputs take smaller rates; NP's hidden layers, whose estimate
@@ -336,7 +341,8 @@ def rule_defaults(rule: str, backend: str = "engine", dataset: str = "digits",
     NP and LOCO: :data:`PERTURBATION_DEFAULTS`, LOCO with batches of one class (table S2)."""
     if getattr(RULES.get(rule), "perturbative", False):
         rates = PERTURBATION_DEFAULTS.get((rule, dataset), PERTURBATION_DEFAULTS[rule, "mnist"])
-        defaults = dict(rates, batch_size=32, class_batches=rule == "loco")
+        defaults = dict(rates, batch_size=32, class_batches=rule == "loco",
+                        weight_bits=PERTURBATION_WEIGHT_BITS.get(dataset, 8))
         return dict(defaults, init_gain=3.0) if dataset == "nettalk" else defaults
     if rule not in ONLINE_RULES:
         return {}
