@@ -83,8 +83,8 @@ class StreamGraph:
             raise ValueError(f"dropout is an option of the online rules, not of {plan.rule.name}")
         self.dropout = float(dropout)
         self.batch_sizes = (plan.batch_size,) if batch_sizes is None else tuple(batch_sizes)
-        if self.perturbative and (sum(self.batch_sizes) != len(train_x) and batch_sizes is not None
-                                  or max(self.batch_sizes) > plan.batch_size):
+        if batch_sizes is not None and (sum(self.batch_sizes) != len(train_x)
+                                        or max(self.batch_sizes) > plan.batch_size):
             raise ValueError(f"batch sizes must cover the {len(train_x)} training rows, each at "
                              f"most the plan's {plan.batch_size}")
         check_weights(net, weights)

@@ -73,6 +73,13 @@ def loihi_form(lp: LayerPlan) -> LoihiForm:
     shift = lp.lr_shift - lp.weight_exp
     if lp.fixed:
         shift += FIXED_X1_IMPULSE_BITS - FIXED_TRACE_PRODUCT_SHIFT - FIXED_WEIGHT_STORAGE_SHIFT
+    return _form(lp, shift, "u0*x1 - u0*t")
+
+
+def _form(lp: LayerPlan, shift: int, dt: str) -> LoihiForm:
+    """The layer's form with tag rule ``dt`` and the weights moving by ``2**-shift`` times the
+    tag times the third factor: the shift split between the rule's literal (at most
+    ``MAX_RULE_SHIFT``) and the neuron's ``y_shift``; the presynaptic trace ``x1``."""
     rule_shift = min(MAX_RULE_SHIFT, max(0, shift))
     c = f"2^-{rule_shift}"
     if lp.fixed:
@@ -80,8 +87,8 @@ def loihi_form(lp: LayerPlan) -> LoihiForm:
     else:  # a spike adds its unit in the trace's units (the online rules' graded activity)
         impulse = 2.0**lp.in_bits
         tau = -1 / math.log(lp.trace_decay) if lp.trace_decay else FLOAT_TRACE_TAU
-    return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1 - u0*t",
-                     y_shift=shift - rule_shift, x1_impulse=impulse, x1_tau=tau)
+    return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt=dt, y_shift=shift - rule_shift,
+                     x1_impulse=impulse, x1_tau=tau)
 
 
 def perturbation_form(lp: LayerPlan) -> LoihiForm:
@@ -99,7 +106,7 @@ def perturbation_form(lp: LayerPlan) -> LoihiForm:
     holds it through the perturbed run (a trace could not: it would count both runs). The
     engine's first layer pairs with the input itself (its rate, the count over ``T``): that
     layer's shift adds ``log2 T`` (``T`` a power of two). The shift is split between the rule's
-    literal and the neuron (``y_shift``) as in :func:`loihi_form`.
+    literal and the neuron (``y_shift``) as in :func:`loihi_form` (:func:`_form`).
     """
     rate_bits = 0
     if lp.k == 0:
@@ -112,9 +119,4 @@ def perturbation_form(lp: LayerPlan) -> LoihiForm:
     if lp.fixed:  # two two-trace products: x1*y1 into the tag, then t*y2 into the weight
         shift += (FIXED_X1_IMPULSE_BITS - 2 * FIXED_TRACE_PRODUCT_SHIFT
                   - FIXED_WEIGHT_STORAGE_SHIFT)
-    rule_shift = min(MAX_RULE_SHIFT, max(0, shift))
-    c = f"2^-{rule_shift}"
-    impulse, tau = ((2.0**FIXED_X1_IMPULSE_BITS, FIXED_TRACE_TAU) if lp.fixed
-                    else (1.0, FLOAT_TRACE_TAU))
-    return LoihiForm(dw=f"{c}*u0*t*y2 - {c}*u0*t*y3", dt="u0*x1*y1 - y0*t",
-                     y_shift=shift - rule_shift, x1_impulse=impulse, x1_tau=tau)
+    return _form(lp, shift, "u0*x1*y1 - y0*t")

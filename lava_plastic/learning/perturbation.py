@@ -27,7 +27,7 @@ from lava_plastic.learning.plan import Plan
 from lava_plastic.rules.loco import (bias, empty_directions, project, projector_basis,
                                      quantize_basis, sigma_scale, temporal_difference,
                                      third_factor, xi)
-from lava_plastic.xp import device, like, namespace, to_numpy
+from lava_plastic.xp import NUMPY, device, like, namespace, to_numpy
 
 
 def initial_directions(plan: Plan) -> tuple:
@@ -72,7 +72,9 @@ def forward(plan: Plan, weights, payload, biases, xp):
             states[k], spikes = run_step(lp, states[k], a_in, bias_k, t, xp)
             layer_in[k] = s
             s = spikes
-    return [payload] + [state.count for state in states[:-1]], states[-1].count
+    inputs = [presynaptic_term(lp, payload, states[lp.k - 1].count if lp.k else None)
+              for lp in layers]
+    return inputs, states[-1].count
 
 
 def presynaptic_term(lp, s_in, count):
@@ -156,19 +158,23 @@ def surrogate_gradient(plan: Plan, weights, payload, targets):
     if plan.net.fixed:
         raise ValueError("the surrogate gradient is a float reference: use a float plan")
     layers, n_steps = plan.layers, plan.net.n_steps
+    if not all(lp.memoryless for lp in layers):
+        raise ValueError("the surrogate gradient takes currents without memory (du = 4095)")
     weights = [np.asarray(w, dtype=np.float64) for w in weights]
     scale = [2.0**lp.weight_exp for lp in layers]
     inputs, v_pre, spikes = [], [], []  # per step, per layer
-    v = [np.zeros((payload.shape[0], lp.n_out)) for lp in layers]
+    states = [rest(lp, payload.shape[0], NUMPY) for lp in layers]
     s_prev = [None] * len(layers)
-    for t in range(n_steps):
+    for t in range(n_steps):  # the engine's forward (run_step's arithmetic), recorded
         step_in, step_v, step_s = [], [], []
         for k, lp in enumerate(layers):
             source = payload if k == 0 else s_prev[k - 1]
-            a = np.zeros_like(v[k]) if t == 0 else (source @ weights[k].T) * scale[k]
-            pre = v[k] * (1 - lp.dv) + a
-            s = (pre > lp.vth).astype(np.float64)
-            v[k] = pre * (1 - s)
+            a = (np.zeros_like(states[k].v) if t == 0
+                 else synapse.forward(lp, weights[k], source, NUMPY))
+            u, pre = integrate(lp, states[k], a, 0, NUMPY)
+            v, fired = fire(pre.copy(), lp.vth)
+            states[k] = NeuronState(u, v, states[k].count)
+            s = fired.astype(np.float64)
             step_in.append(source if t else None)
             step_v.append(pre)
             step_s.append(s)

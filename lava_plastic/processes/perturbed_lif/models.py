@@ -18,9 +18,6 @@ from lava_plastic.xp import NUMPY
 
 
 class _PerturbedLIFModel(PyLoihiProcessModel):
-    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
-    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
-
     def run_spk(self):
         self.delta_out.send(perturbed_spk(self))
 
@@ -68,13 +65,12 @@ def perturbed_spk(model):
     return delta
 
 
-@implements(proc=PerturbedLIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyPerturbedLIFModelFloat(_PerturbedLIFModel):
+class PerturbedNeuronFloat:
+    """The float types of what every perturbation neuron model has
+    (:func:`lava_plastic.processes.perturbed_lif.process.add_perturbed_interface`)."""
+
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     td_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     td_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -83,18 +79,16 @@ class PyPerturbedLIFModelFloat(_PerturbedLIFModel):
     v: np.ndarray = LavaPyType(np.ndarray, float)
     count: np.ndarray = LavaPyType(np.ndarray, float)
     clean_count: np.ndarray = LavaPyType(np.ndarray, float)
+    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
 
-@implements(proc=PerturbedLIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt")
-class PyPerturbedLIFModelFixed(_PerturbedLIFModel):
-    """24-bit u and v, spike counts, a signed 24-bit TD message (at most ``N T^2``) and the
-    13-bit signed third factor, on int32 ports."""
+class PerturbedNeuronFixed:
+    """The fixed-point types of what every perturbation neuron model has: 24-bit ``u``, ``v``,
+    spike counts, a signed 24-bit TD message (at most ``N T^2``), on int32 ports."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
-    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=13)
     td_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=32)
     td_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
@@ -103,3 +97,21 @@ class PyPerturbedLIFModelFixed(_PerturbedLIFModel):
     v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     count: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
     clean_count: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    learning: np.ndarray = LavaPyType(np.ndarray, np.int32)
+    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=PerturbedLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyPerturbedLIFModelFloat(PerturbedNeuronFloat, _PerturbedLIFModel):
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+
+@implements(proc=PerturbedLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyPerturbedLIFModelFixed(PerturbedNeuronFixed, _PerturbedLIFModel):
+    """The 13-bit signed third factor out."""
+
+    delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=13)
