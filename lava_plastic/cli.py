@@ -58,21 +58,66 @@ def train(args) -> int:
     """``lava-plastic train``: one training run."""
     from lava_plastic.train import run
 
-    out = args.out or f"runs/{args.rule}-{args.dataset}-{args.backend}-{args.precision}"
-    return _training_command(args, out, run, "training")
+    return _training_command(args, run, "training")
 
 
 def continual(args) -> int:
     """``lava-plastic continual``: class-incremental learning."""
     from lava_plastic.train import run_continual
 
-    out = args.out or f"runs/continual-{args.rule}-{args.dataset}-{args.precision}"
-    return _training_command(args, out, run_continual, "class-incremental learning of")
+    return _training_command(args, run_continual, "class-incremental learning of",
+                             "continual-")
 
 
-def _training_command(args, out, runner, verb) -> int:
+def default_out(config, kind: str = "") -> str:
+    """The folder a run writes to unless ``--out`` says: what ran, so that different runs do
+    not collide (``runs/loco-mnist-h500-engine-float-e20-seed0``, say; ``kind`` first)."""
+    hidden = "x".join(str(h) for h in config.hidden)
+    return (f"runs/{kind}{config.rule}-{config.dataset}-h{hidden}-{config.backend}-"
+            f"{config.precision}-e{config.epochs}-seed{config.seed}")
+
+
+def _resumed_config(args):
+    """``train --resume DIR``: the configuration of the run in ``DIR`` (its checkpoint's),
+    with the settings a resumed run may change taken from the command line."""
+    from dataclasses import replace
+
+    from lava_plastic import checkpoint
+    from lava_plastic.train import TrainConfig
+
+    point = checkpoint.load(os.path.join(args.resume, checkpoint.FILE))
+    try:
+        config = TrainConfig(**point.config)
+    except (TypeError, ValueError) as err:
+        raise checkpoint.CheckpointError(f"the checkpoint in {args.resume} holds a "
+                                         f"configuration this lava-plastic cannot run "
+                                         f"({err})") from None
+    every, unit = _checkpoint_every(args.checkpoint_every)
+    return replace(config, out=args.resume, data_dir=args.data_dir or config.data_dir,
+                   progress=not args.no_progress, checkpoint_every=every,
+                   checkpoint_unit=unit)
+
+
+def _checkpoint_every(value: str | None) -> tuple[int, str]:
+    """``--checkpoint-every``: ``N`` or ``Ne`` epochs, ``Nb`` batches (``None``: never)."""
+    if value is None:
+        return 0, "epoch"
+    text = value.strip().lower()
+    unit = "batch" if text.endswith("b") else "epoch"
+    digits = text[:-1] if text[-1:] in ("b", "e") else text
+    if not digits.isdigit() or int(digits) < 1:
+        raise ValueError(f"--checkpoint-every takes a positive number of epochs (N or Ne) or "
+                         f"batches (Nb), got {value!r}")
+    return int(digits), unit
+
+
+def _training_command(args, runner, verb, kind="") -> int:
     """Build the configuration from ``args``, run ``runner`` on it and report, with one line
-    on a bad setting or an interruption."""
+    on a bad setting or an interruption. ``kind`` prefixes the default folder's name."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from lava_plastic.checkpoint import FILE
     from lava_plastic.datasets import DataError
     from lava_plastic.interrupt import Terminated
     from lava_plastic.train import TrainConfig, rule_defaults
@@ -88,7 +133,16 @@ def _training_command(args, out, runner, verb) -> int:
     chosen = {name: getattr(args, name) if getattr(args, name) is not None
               else defaults.get(name, TrainConfig.__dataclass_fields__[name].default)
               for name in RULE_DEPENDENT}
+    resume = getattr(args, "resume", None) is not None
+    out = args.resume if resume else args.out
     try:
+        if resume:
+            if args.given:
+                raise ValueError(f"--resume continues the run in {args.resume} with its own "
+                                 f"settings: leave out {', '.join(sorted(args.given))}")
+            config = _resumed_config(args)
+            return _report(config, runner(config, log=say, resume=True), say)
+        every, unit = _checkpoint_every(getattr(args, "checkpoint_every", None))
         config = TrainConfig(
             rule=args.rule, dataset=args.dataset, data_dir=args.data_dir, backend=args.backend,
             precision=args.precision, model=args.model, epochs=args.epochs,
@@ -99,20 +153,30 @@ def _training_command(args, out, runner, verb) -> int:
             alpha=args.alpha, alpha_end=args.alpha_end,
             antithetic=args.antithetic, two_point=args.two_point,
             aligned=not args.unaligned, sigma=args.sigma, rank=args.rank,
-            clusters=args.clusters, buffer=args.buffer, output_init=args.output_init, **chosen)
+            clusters=args.clusters, buffer=args.buffer, output_init=args.output_init,
+            checkpoint_every=every, checkpoint_unit=unit, overwrite=args.overwrite, **chosen)
+        if out is None:
+            config = replace(config, out=default_out(config, kind))
+        out = config.out
         say(f"{verb} {config.rule.upper()} on {config.dataset}: {config.model} "
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
-        results = runner(config, log=say)
+        return _report(config, runner(config, log=say), say)
     except (ValueError, DataError) as err:
         print(f"{who}: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as stop:
         name, code = (("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt)
                       else ("SIGTERM", 128 + stop.signum))
-        print(f"{who}: stopped by {name}; the results finished so far are in "
-              f"{out}", file=sys.stderr)
+        kept = (f"; the checkpoint and the results so far are in {out} (--resume {out} "
+                f"continues)" if out and (Path(out) / FILE).exists()
+                else f"; the results finished so far are in {out}")
+        print(f"{who}: stopped by {name}{kept}", file=sys.stderr)
         return code
+
+
+def _report(config, results, say) -> int:
+    """The closing lines of a finished run."""
     if "final_accuracy" in results:
         say(f"accuracy over all {len(results['accuracy_after_class'])} classes after learning "
             f"them one after another: {results['final_accuracy']:.4f}")
@@ -130,11 +194,19 @@ RULE_DEPENDENT = ("lr", "optimizer", "batch_size", "steps", "hidden", "weight_de
 """Options whose default depends on the rule (:func:`lava_plastic.train.rule_defaults`)."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a bad command line told in one line (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (--help lists the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lava-plastic", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="lava-plastic", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a learning rule and report test accuracy")
     add_training_arguments(tr)
+    add_checkpoint_arguments(tr)
     tr.set_defaults(func=train)
     cont = sub.add_parser("continual", help="class-incremental learning: the classes one after "
                                             "another, the accuracy over those seen after each")
@@ -252,12 +324,51 @@ def add_training_arguments(tr: argparse.ArgumentParser) -> None:
                     help="engine arrays: cpu (numpy), torch-cpu, cuda or cuda:N (torch)")
     tr.add_argument("--distributed", action="store_true",
                     help="data-parallel across the ranks of a torchrun launch (engine, lif)")
-    tr.add_argument("--out", default=None, help="output directory (default runs/<rule>-<dataset>-...)")
+    tr.add_argument("--out", default=None,
+                    help="output folder (default runs/<rule>-<dataset>-h<hidden>-<backend>-"
+                         "<precision>-e<epochs>-seed<seed>); a folder holding a run is refused "
+                         "unless --overwrite")
+    tr.add_argument("--overwrite", action="store_true",
+                    help="replace the run already in the output folder (its files are removed "
+                         "before training starts)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def add_checkpoint_arguments(tr) -> None:
+    """``train``'s checkpoint options (engine backend)."""
+    tr.add_argument("--checkpoint-every", default=None, metavar="N[e|b]",
+                    help="write a checkpoint every N epochs (N or Ne) or N batches (Nb) "
+                         "(engine); one is always written after the last epoch and on Ctrl-C "
+                         "or SIGTERM")
+    tr.add_argument("--resume", default=None, metavar="DIR",
+                    help="continue the run in DIR from its checkpoint, with its settings "
+                         "(only --data-dir, --no-progress and --checkpoint-every may be given)")
+
+
+RESUME_OPTIONS = {"resume", "data_dir", "no_progress", "checkpoint_every"}
+"""The options ``train --resume`` accepts: where the data is and how the run is kept."""
+
+
+def given_options(argv: list[str]) -> set[str]:
+    """The ``train`` options written on the command line ``argv`` (after ``train``), whatever
+    their values: argparse's defaults say nothing of what was typed."""
+    probe = argparse.ArgumentParser(add_help=False)
+    add_training_arguments(probe)
+    add_checkpoint_arguments(probe)
+    for action in probe._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(probe.parse_known_args(argv)[0]))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a command line argparse refused (one line)
+        return stop.code
+    if args.command == "train":
+        args.given = {"--" + name.replace("_", "-")
+                      for name in given_options(argv[argv.index("train") + 1:]) - RESUME_OPTIONS}
     if args.command == "selfcheck":
         for name in ("samples", "steps", "hidden"):
             if getattr(args, name) < 1:

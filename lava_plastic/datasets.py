@@ -84,6 +84,9 @@ def resolve_data_dir(data_dir: str | os.PathLike | None, needs: str) -> Path:
                 f"it must contain {needs}"
             )
     path = Path(data_dir)
+    if path.exists() and not path.is_dir():
+        raise DataError(f"data directory {str(path)!r} is a file, not a folder; it must contain "
+                        f"{needs}")
     if not path.is_dir():
         raise DataError(f"data directory {str(path)!r} does not exist; it must contain {needs}")
     return path
@@ -223,8 +226,11 @@ def load_nettalk(data_dir: str | os.PathLike | None = None) -> Dataset:
             raise DataError(
                 f"NETtalk {split}: x {x.shape} and y {y.shape}, expected (n, 189) and (n, 26)"
             )
-        if x.max(initial=0) > 1 or y.max(initial=0) > 1:
-            raise DataError(f"NETtalk {split}: values other than 0/1")
+        for name, values in ((f"{split}_x", x), (f"{split}_y", y)):
+            odd = values[(values != 0) & (values != 1)]  # NaN included
+            if odd.size:
+                raise DataError(f"NETtalk {name} holds values other than 0 and 1 (e.g. "
+                                f"{odd.flat[0].item()!r})")
     return Dataset(
         "nettalk",
         arrays["train_x"].astype(np.float32),
@@ -277,6 +283,18 @@ def load_nmnist(
     arrays = _load_npz(root / NMNIST_FILE, keys)
     splits = {}
     for split in ("train", "test"):
+        for key in ("x", "y", "p", "t_us", "offsets", "labels"):
+            values = arrays[f"{split}_{key}"]
+            if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+                raise DataError(f"N-MNIST {split}_{key} must be a 1-D array of integers, got "
+                                f"{values.dtype} of shape {values.shape}")
+            if values.size and values.min() < 0:
+                raise DataError(f"N-MNIST {split}_{key} holds a negative value "
+                                f"({values.min()})")
+        lengths = {arrays[f"{split}_{k}"].shape[0] for k in ("x", "y", "p", "t_us")}
+        if len(lengths) != 1:
+            raise DataError(f"N-MNIST {split}: the event arrays x, y, p, t_us have different "
+                            f"lengths {sorted(lengths)}")
         off, labels = arrays[f"{split}_offsets"], arrays[f"{split}_labels"]
         n_events = arrays[f"{split}_x"].shape[0]
         if off.ndim != 1 or off.shape[0] != labels.shape[0] + 1 or off[0] != 0 or off[-1] != n_events:
@@ -397,14 +415,25 @@ def class_ids(targets: np.ndarray) -> np.ndarray:
 
 
 def accuracy(data: Dataset, scores, targets) -> float:
-    """The fraction of samples classified correctly from output ``scores`` ``(n, C)`` (spike
-    counts, say). Class labels: the highest score (lowest index on ties). Multi-hot targets
-    (NETtalk, LOCO A.12): the output identifies the code of the training set's distinct target
-    rows with the largest cosine similarity to it, which must equal the sample's target (an
-    output of all zeros identifies none)."""
+    """The accuracy of output ``scores`` ``(n, C)`` (spike counts, say). Class labels: the
+    fraction classified correctly (the highest score; the lowest index on ties). Multi-hot
+    targets (NETtalk): LOCO A.12's accuracy, the mean cosine similarity between each output
+    and its target, an output of all zeros scoring 0. A.12 defines the NETtalk accuracy as "the
+    cosine similarity distance of identified phonemes and real phonemes", a graded score that
+    credits a partly right phoneme; :func:`code_accuracy` is the stricter exact-code reading."""
     scores, targets = np.asarray(scores, dtype=np.float64), np.asarray(targets)
     if targets.ndim == 1:
         return float(np.mean(scores.argmax(axis=1) == targets))
+    norms = np.linalg.norm(scores, axis=1) * np.linalg.norm(targets, axis=1)
+    dots = np.sum(scores * targets, axis=1)
+    return float(np.mean(np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)))
+
+
+def code_accuracy(data: Dataset, scores, targets) -> float:
+    """Multi-hot targets only: the fraction of samples whose output identifies their own code,
+    the one of the training set's distinct target rows (NETtalk's 116 phoneme-and-stress codes)
+    with the largest cosine similarity to the output (an output of all zeros identifies none)."""
+    scores, targets = np.asarray(scores, dtype=np.float64), np.asarray(targets)
     codes = np.unique(np.asarray(data.train_y), axis=0).astype(np.float64)
     norms = np.linalg.norm(scores, axis=1)
     similarity = (scores @ (codes / np.linalg.norm(codes, axis=1, keepdims=True)).T)

@@ -36,3 +36,46 @@ def sigterm_raises():
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+class StopRequests:
+    """SIGINT and SIGTERM held until the work in progress reaches a point where it can stop
+    without losing anything: :meth:`check` then raises ``KeyboardInterrupt`` (SIGINT) or
+    :class:`Terminated` (SIGTERM). A second signal raises at once. ``requested`` is the
+    signal waiting (``None``: none)."""
+
+    def __init__(self):
+        self.requested: int | None = None
+
+    def _hold(self, signum, frame):
+        if self.requested is not None:  # asked twice: stop now
+            self.requested = signum
+            self.check()
+        self.requested = signum
+
+    def check(self) -> None:
+        """Raise for the signal received, if any."""
+        if self.requested == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.requested is not None:
+            raise Terminated(self.requested)
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """Within the block SIGINT and SIGTERM are held by a :class:`StopRequests` (yielded), in
+    the main thread and where they are not ignored (a background job's SIGINT stays ignored);
+    elsewhere nothing changes and ``check`` never raises."""
+    stops = StopRequests()
+    if threading.current_thread() is not threading.main_thread():
+        yield stops
+        return
+    held = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not signal.SIG_IGN]
+    old = {s: signal.getsignal(s) for s in held}
+    for s in held:
+        signal.signal(s, stops._hold)
+    try:
+        yield stops
+    finally:
+        for s in held:
+            signal.signal(s, old[s])

@@ -8,8 +8,10 @@ backend says so when Lava is not installed.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
+import tempfile
 import time
 import zlib
 from dataclasses import asdict, dataclass, replace
@@ -18,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lava_plastic import ann, datasets
-from lava_plastic.interrupt import Terminated, sigterm_raises
+from lava_plastic import ann, checkpoint, datasets
+from lava_plastic.interrupt import Terminated, sigterm_raises, stop_requests
 from lava_plastic.learning import engine
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.parallel import close_group, local_device, open_group
@@ -90,6 +92,9 @@ class TrainConfig:
     hidden_lr: float | None = None
     output_init: float | None = None
     init_gain: float = 1.0
+    checkpoint_every: int = 0
+    checkpoint_unit: str = "epoch"
+    overwrite: bool = False
 
     @property
     def online(self) -> bool:
@@ -129,8 +134,16 @@ class TrainConfig:
         return OUTPUT_INIT / self.hidden[-1] ** 0.5
 
     def initial_weights(self, net: PlasticNetwork) -> tuple:
-        """The initial weights of ``net`` for this run (the rule's seed)."""
-        return engine.init_weights(net, self.seed, self.initial_output_weight, self.init_gain)
+        """The initial weights of ``net`` for this run (the rule's seed). Refuses fixed-point
+        weights too coarse for any of a layer's initial weights to differ from 0: such a
+        network cannot learn (nothing reaches the layers above)."""
+        weights = engine.init_weights(net, self.seed, self.initial_output_weight, self.init_gain)
+        for k, w in enumerate(weights):
+            if not np.any(to_numpy(w)):
+                raise ValueError(f"with {net.weight_bits} fractional weight bits every initial "
+                                 f"weight of layer {k + 1} rounds to 0, and nothing can be "
+                                 f"learned: use more --weight-bits")
+        return weights
 
     def window(self, n_layers: int) -> int:
         """Steps per sample: ``steps``; for the online rules ``steps`` outputs of the readout,
@@ -150,6 +163,9 @@ class TrainConfig:
                               precision=self.precision, weight_bits=self.weight_bits, **neuron)
 
     def __post_init__(self):
+        for name, value in asdict(self).items():  # numpy scalars as the Python values they are
+            if isinstance(value, np.generic):
+                object.__setattr__(self, name, value.item())
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         for name, value, allowed in (("rule", self.rule, tuple(RULES)),
                                      ("dataset", self.dataset, DATASETS),
@@ -165,6 +181,12 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "steps"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not (isinstance(self.seed, (int, np.integer)) and 0 <= self.seed < 2**32):
+            raise ValueError(f"seed must be an integer in [0, {2**32 - 1}], got {self.seed!r}")
+        for name in ("max_train", "max_test"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise ValueError(f"{name} must be a positive number of samples, got {value!r}")
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"hidden layer sizes must be positive, got {self.hidden}")
         if not (np.isfinite(self.init_gain) and self.init_gain > 0):
@@ -233,6 +255,16 @@ class TrainConfig:
         if not re.fullmatch(r"cpu|torch-cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"unknown device {self.device!r}; choose cpu (numpy), torch-cpu, "
                              f"cuda or cuda:N")
+        if self.checkpoint_unit not in CHECKPOINT_UNITS:
+            raise ValueError(f"unknown checkpoint unit {self.checkpoint_unit!r}; choose from "
+                             f"{', '.join(CHECKPOINT_UNITS)}")
+        if int(self.checkpoint_every) != self.checkpoint_every or self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be a whole number of epochs or batches, "
+                             f"got {self.checkpoint_every!r}")
+        if self.checkpoint_every and (self.backend != "engine" or self.model != "lif"
+                                      or self.distributed):
+            raise ValueError("checkpoints are taken by the engine backend (lif model, one "
+                             "process)")
 
 
     def _check_online_options(self):
@@ -277,6 +309,19 @@ class TrainConfig:
         if self.model != "lif":
             raise ValueError(f"{self.rule} trains the spiking (lif) network")
         self.rule_value(2)  # its hyper-parameters, before any data is read
+
+
+CHECKPOINT_UNITS = ("epoch", "batch")
+RUN_INDEPENDENT = ("out", "progress", "data_dir", "checkpoint_every", "checkpoint_unit",
+                   "overwrite")
+"""Settings that say where and how a run is kept, not what it computes: a resumed run may
+change them."""
+
+
+def run_settings(config: TrainConfig) -> dict:
+    """What a run computes: its configuration without :data:`RUN_INDEPENDENT` (JSON values)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()
+            if k not in RUN_INDEPENDENT}
 
 
 PERTURBATION_OPTIONS = ("sigma", "rank", "clusters", "buffer", "class_batches", "hidden_lr")
@@ -441,11 +486,16 @@ def _engine_start(config, plan, parallel=None):
 
 
 def _engine_epoch(config, plan, state, base_optimizer, train_x, train_y, rng, epoch,
-                  parallel=None):
+                  parallel=None, first_batch=0, seen=None, seconds=0.0, chunk_done=None):
     """One epoch (1-based ``epoch`` of ``config.epochs``) over ``(train_x, train_y)``: the
     epoch's learning rate, schedule and noise scale, shuffled batches (or batches of one
     class). Returns the state, the outputs seen while learning, the seconds it took, the
-    epoch's plan and the online rules' options."""
+    epoch's plan and the online rules' options.
+
+    A resumed epoch draws its batches again and starts at batch ``first_batch`` with the
+    outputs ``seen`` and the ``seconds`` of its first part. The batches run in chunks
+    (:func:`chunk_bounds`); ``chunk_done(batches_done, state, seen, seconds)`` is called after
+    each."""
     net, rule = plan.net, plan.rule
     epoch_plan = compile_plan(net, epoch_rule(config, rule, epoch), config.batch_size)
     optimizer = base_optimizer
@@ -461,32 +511,123 @@ def _engine_epoch(config, plan, state, base_optimizer, train_x, train_y, rng, ep
         order = rng.permutation(len(train_x))
         batches = [order[i : i + config.batch_size]
                    for i in range(0, len(order), config.batch_size)]
+    if first_batch > len(batches):
+        raise checkpoint.CheckpointError(f"epoch {epoch} has {len(batches)} batches; the "
+                                         f"checkpoint resumes it at batch {first_batch}")
     bar = _progress(config, len(train_x), epoch)
-    start = time.perf_counter()
-    seen = np.zeros((len(train_x), net.n_classes))
-    for i in range(0, len(batches), 10):
-        chunk = batches[i : i + 10]
+    if seen is None:
+        seen = np.zeros((len(train_x), net.n_classes))
+    bar.update(sum(len(b) for b in batches[:first_batch]))
+    every = config.checkpoint_every if config.checkpoint_unit == "batch" else 0
+    for first, last in chunk_bounds(len(batches), first_batch, every):
+        start = time.perf_counter()
+        chunk = batches[first:last]
         state, chunk_seen = engine.train_epoch(epoch_plan, state, train_x, train_y,
                                                config.batch_size, optimizer, chunk, parallel,
                                                **online_options)
         rows = np.concatenate(chunk)
         seen[rows] = chunk_seen[rows]
+        seconds += time.perf_counter() - start
         bar.update(len(rows))
+        if chunk_done is not None:
+            chunk_done(last, state, seen, seconds)
     bar.close()
-    return state, seen, time.perf_counter() - start, epoch_plan, online_options
+    return state, seen, seconds, epoch_plan, online_options
 
 
-def _engine_lif(config, data, plan, epoch_done, parallel=None, inspect=None):
+CHUNK_BATCHES = 10
+"""Batches per call of the engine between progress updates, checkpoints and stop checks."""
+
+
+def chunk_bounds(n_batches: int, first: int, every: int = 0) -> list[tuple[int, int]]:
+    """Runs ``[a, b)`` of batches from ``first`` to ``n_batches``: at most
+    :data:`CHUNK_BATCHES` each, ending at its multiples and at every multiple of ``every``
+    (0: none). Where the runs end does not change the arithmetic: the engine presents the
+    batches one after another whatever the runs."""
+    bounds, a = [], first
+    while a < n_batches:
+        b = min(n_batches, (a // CHUNK_BATCHES + 1) * CHUNK_BATCHES)
+        if every:
+            b = min(b, (a // every + 1) * every)
+        bounds.append((a, b))
+        a = b
+    return bounds
+
+
+def _code_accuracies(data, seen, test) -> dict:
+    """Multi-hot targets (NETtalk): the exact-code accuracies beside A.12's cosine accuracy."""
+    if data.train_y.ndim == 1:
+        return {}
+    return dict(train_code_accuracy=datasets.code_accuracy(data, seen, data.train_y),
+                test_code_accuracy=datasets.code_accuracy(data, test, data.test_y))
+
+
+class _Keeper:
+    """Where an engine run keeps its work: a checkpoint into ``config.out`` (if any) every
+    ``config.checkpoint_every`` epochs or batches and after the last epoch; on a held SIGINT or
+    SIGTERM (``stops``) a checkpoint of the last finished chunk of batches, then the signal's
+    exception."""
+
+    def __init__(self, config, fingerprint, history, stops):
+        self.config, self.fingerprint, self.history = config, fingerprint, history
+        self.stops = stops
+        self.path = Path(config.out) / checkpoint.FILE if config.out else None
+
+    def save(self, epoch, batch, state, rng_state, seconds=0.0, seen=None):
+        if self.path is None:
+            return
+        point = checkpoint.Checkpoint(
+            config=run_settings(self.config), data=self.fingerprint, epoch=epoch, batch=batch,
+            rng_state=rng_state, history=self.history, seconds=seconds, state=state,
+            seen=seen if batch else None)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            checkpoint.save(self.path, point)
+        except OSError as err:
+            raise RunFilesError(f"could not write the checkpoint {self.path}: "
+                                f"{err.strerror or err}; the previous one is kept") from None
+
+    def chunk_done(self, epoch, batches_done, state, seen, seconds, rng_state):
+        every = self.config.checkpoint_every
+        due = self.config.checkpoint_unit == "batch" and every and batches_done % every == 0
+        if due or self.stops.requested is not None:
+            self.save(epoch - 1, batches_done, state, rng_state, seconds, seen)
+        self.stops.check()
+
+    def epoch_done(self, epoch, state, rng_state):
+        every = self.config.checkpoint_every
+        due = self.config.checkpoint_unit == "epoch" and every and epoch % every == 0
+        if due or epoch == self.config.epochs or self.stops.requested is not None:
+            self.save(epoch, 0, state, rng_state)
+        self.stops.check()
+
+
+def _engine_lif(config, data, plan, epoch_done, parallel=None, inspect=None, keeper=None,
+                resumed=None):
     state, optimizer = _engine_start(config, plan, parallel)
     rng = np.random.default_rng([config.seed, 0x5])
-    for epoch in range(1, config.epochs + 1):
+    first_epoch, first_batch, seen, seconds = 1, 0, None, 0.0
+    if resumed is not None:
+        state = resumed.state
+        rng.bit_generator.state = resumed.rng_state
+        first_epoch, first_batch = resumed.epoch + 1, resumed.batch
+        seen, seconds = resumed.seen, resumed.seconds
+    for epoch in range(first_epoch, config.epochs + 1):
+        rng_state = rng.bit_generator.state  # a resumed epoch draws its batches from here
+        chunk_done = (None if keeper is None
+                      else functools.partial(keeper.chunk_done, epoch, rng_state=rng_state))
         train_x = epoch_train_x(config, data, epoch)
         state, seen, seconds, epoch_plan, online_options = _engine_epoch(
-            config, plan, state, optimizer, train_x, data.train_y, rng, epoch, parallel)
+            config, plan, state, optimizer, train_x, data.train_y, rng, epoch, parallel,
+            first_batch, seen, seconds, chunk_done)
         test = engine.predict(plan, state, data.test_x, parallel=parallel)
         extra = {} if inspect is None else inspect(epoch, epoch_plan, state, online_options)
         epoch_done(epoch, datasets.accuracy(data, seen, data.train_y),
-                   datasets.accuracy(data, test, data.test_y), seconds, **extra)
+                   datasets.accuracy(data, test, data.test_y), seconds,
+                   **_code_accuracies(data, seen, test), **extra)
+        if keeper is not None:
+            keeper.epoch_done(epoch, state, rng.bit_generator.state)
+        first_batch, seen, seconds = 0, None, 0.0
 
 
 def _lava_lif(config, data, plan, epoch_done):
@@ -518,7 +659,8 @@ def _lava_lif(config, data, plan, epoch_done):
             seen[order] = graph.counts(0, graph.n_train)
             test = graph.evaluate()
             epoch_done(epoch, datasets.accuracy(data, seen, data.train_y),
-                       datasets.accuracy(data, test, data.test_y), seconds)
+                       datasets.accuracy(data, test, data.test_y), seconds,
+                       **_code_accuracies(data, seen, test))
 
 
 def _engine_tanh(config, data, rule, epoch_done):
@@ -549,16 +691,26 @@ def _engine_tanh(config, data, rule, epoch_done):
     return params.weights
 
 
-def run(config: TrainConfig, log=print, inspect=None) -> dict:
+def run(config: TrainConfig, log=print, inspect=None, resume: bool = False) -> dict:
     """Train as ``config`` says; returns the results (also written to ``config.out``). With
     ``config.distributed`` this process is one rank of a ``torchrun`` launch: it joins the
     process group, and only rank 0 logs and writes. ``inspect(epoch, plan, state, options)``
     (engine backend, lif model) is called after each epoch with the epoch's plan, the training
     state and the online rules' options; what it returns (a dict) joins the epoch's entry in
-    the history (a benchmark's measurements, say)."""
+    the history (a benchmark's measurements, say).
+
+    The output folder is checked first (:func:`prepare_output`). The engine (lif model, one
+    process) writes a checkpoint there every ``config.checkpoint_every`` epochs or batches and
+    after the last epoch, holds Ctrl-C and SIGTERM until the batches in hand are done, then
+    writes a checkpoint and the results so far (``status`` ``interrupted``) and raises
+    ``KeyboardInterrupt`` or :class:`~lava_plastic.interrupt.Terminated`. ``resume``: continue
+    from the checkpoint in ``config.out``, which must be of this configuration and data."""
     engine_template(config.device)  # a device that is not here fails before any work
+    if resume and (config.backend != "engine" or config.model != "lif" or config.distributed):
+        raise ValueError("resuming continues an engine run (lif model, one process)")
+    prepare_output(config.out, resume, config.overwrite)
     if not config.distributed:
-        return _run(config, log, None, inspect)
+        return _run(config, log, None, inspect, resume)
     parallel = open_group(config.device)
     if config.batch_size % parallel.world_size:
         raise ValueError(f"batch size {config.batch_size} does not divide across "
@@ -568,46 +720,89 @@ def run(config: TrainConfig, log=print, inspect=None) -> dict:
     return results
 
 
+def data_fingerprint(data: datasets.Dataset) -> list[int]:
+    """CRC-32s of the data's four arrays: the same data, or not."""
+    return [zlib.crc32(np.ascontiguousarray(a)) for a in
+            (data.train_x, data.train_y, data.test_x, data.test_y)]
+
+
 def _fingerprint(config: TrainConfig, data: datasets.Dataset) -> dict:
     """What every rank of a distributed run must share: the configuration (but where it
     writes) and the data it loaded."""
     what = {k: v for k, v in asdict(config).items() if k not in ("out", "progress")}
-    what["data"] = [zlib.crc32(np.ascontiguousarray(a)) for a in
-                    (data.train_x, data.train_y, data.test_x, data.test_y)]
+    what["data"] = data_fingerprint(data)
     return what
 
 
-def _run(config: TrainConfig, log, parallel, inspect=None) -> dict:
+def _resumable(config: TrainConfig, data: datasets.Dataset) -> checkpoint.Checkpoint:
+    """The checkpoint in ``config.out``, checked to be of this configuration and data."""
+    path = Path(config.out) / checkpoint.FILE
+    point = checkpoint.load(path, engine_template(config.device))
+    mine = run_settings(config)
+    for key in sorted(set(mine) | set(point.config)):
+        if point.config.get(key, "(absent)") != mine.get(key, "(absent)"):
+            raise checkpoint.CheckpointError(
+                f"the checkpoint {path} is of another run: its {key} is "
+                f"{point.config.get(key, '(absent)')!r}, this run's {mine.get(key, '(absent)')!r}")
+    if point.data != data_fingerprint(data):
+        raise checkpoint.CheckpointError(f"the checkpoint {path} was trained on other data than "
+                                         f"{config.dataset} as loaded now")
+    if point.epoch > config.epochs or len(point.history) != point.epoch:
+        raise checkpoint.CheckpointError(f"the checkpoint {path} has {point.epoch} epochs and "
+                                         f"{len(point.history)} history entries for a run of "
+                                         f"{config.epochs}")
+    if point.epoch == config.epochs:
+        raise checkpoint.CheckpointError(f"the run in {config.out} has finished: nothing to "
+                                         f"resume")
+    n_train, n_classes = len(data.train_x), data.n_classes
+    if point.seen is not None and point.seen.shape != (n_train, n_classes):
+        raise checkpoint.CheckpointError(f"the checkpoint {path} holds outputs of shape "
+                                         f"{point.seen.shape}, not ({n_train}, {n_classes})")
+    return point
+
+
+def _run(config: TrainConfig, log, parallel, inspect=None, resume: bool = False) -> dict:
     data = load_data(config)
     if parallel is not None:
         parallel.agree(_fingerprint(config, data))
         if parallel.rank:
             config = replace(config, out=None, progress=False)
     rule = config.rule_value(data.n_classes)
-    history = []
+    resumed = _resumable(config, data) if resume else None
+    history = [] if resumed is None else list(resumed.history)
 
     def epoch_done(epoch, train_acc, test_acc, seconds, **extra):
         history.append(dict(epoch=epoch, train_accuracy=train_acc, test_accuracy=test_acc,
                             seconds=seconds, **extra))
+        codes = (f", exact code {extra['test_code_accuracy']:.4f}"
+                 if "test_code_accuracy" in extra else "")
         log(f"epoch {epoch}/{config.epochs}: train accuracy {train_acc:.4f}, "
-            f"test accuracy {test_acc:.4f} ({seconds:.1f} s)")
+            f"test accuracy {test_acc:.4f}{codes} ({seconds:.1f} s)")
 
+    if resumed is not None:
+        log(f"resuming after epoch {resumed.epoch}"
+            + (f" and {resumed.batch} batches of the next" if resumed.batch else ""))
     plan = None
     if config.model == "lif":
         net = config.network(data.n_features, data.n_classes)
         plan = compile_plan(net, rule, config.batch_size)  # bad settings fail before training
     world_size = 1 if parallel is None else parallel.world_size
     try:
-        with sigterm_raises():
-            if config.model == "tanh":
-                _engine_tanh(config, data, rule, epoch_done)
-            elif config.backend == "engine":
-                _engine_lif(config, data, plan, epoch_done, parallel, inspect)
-            else:
-                _lava_lif(config, data, plan, epoch_done)
+        if config.model == "lif" and config.backend == "engine" and parallel is None:
+            with stop_requests() as stops:
+                keeper = _Keeper(config, data_fingerprint(data), history, stops)
+                _engine_lif(config, data, plan, epoch_done, None, inspect, keeper, resumed)
+        else:
+            with sigterm_raises():
+                if config.model == "tanh":
+                    _engine_tanh(config, data, rule, epoch_done)
+                elif config.backend == "engine":
+                    _engine_lif(config, data, plan, epoch_done, parallel, inspect)
+                else:
+                    _lava_lif(config, data, plan, epoch_done)
     except (KeyboardInterrupt, Terminated) as stop:
         # Finished epochs are kept: the results so far are written before the process ends.
-        if history and config.out:
+        if config.out:
             signal_name = "SIGINT" if isinstance(stop, KeyboardInterrupt) else "SIGTERM"
             write_results(summarise(config, data, plan, history, world_size,
                                     interrupted=signal_name), Path(config.out))
@@ -636,6 +831,9 @@ def run_continual(config: TrainConfig, log=print) -> dict:
         raise ValueError("continual learning runs in the engine backend (lif model, one process)")
     if config.augment_shift:
         raise ValueError("augment_shift is an option of train")
+    if config.checkpoint_every:
+        raise ValueError("checkpoints are an option of train")
+    prepare_output(config.out, False, config.overwrite)
     data = load_data(config)
     rule = config.rule_value(data.n_classes)
     plan = compile_plan(config.network(data.n_features, data.n_classes), rule, config.batch_size)
@@ -694,9 +892,10 @@ def continual_summary(config: TrainConfig, data, plan, history, interrupted=None
         "final_accuracy": history[-1]["accuracy"],
         "history": history,
     }
+    results["status"] = "interrupted" if interrupted else "finished"
     if interrupted:
         results["interrupted"] = interrupted
-    return results
+    return checkpoint.finite_or_none(results)
 
 
 def write_continual_results(results: dict, out: Path) -> None:
@@ -708,7 +907,7 @@ def write_continual_results(results: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    _write_file(out / checkpoint.RESULTS, lambda path: checkpoint.write_json(path, results))
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(range(len(results["accuracy_after_class"])), results["accuracy_after_class"], "o-",
             label=results["rule"].upper())
@@ -719,14 +918,17 @@ def write_continual_results(results: dict, out: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "continual.png", dpi=120)
+    _write_file(out / "continual.png", lambda path: checkpoint.write_atomically(
+        path, lambda file: fig.savefig(file, dpi=120, format="png")))
     plt.close(fig)
 
 
 def summarise(config: TrainConfig, data, plan, history, world_size: int = 1,
               interrupted: str | None = None) -> dict:
-    """The results dictionary of a run whose epochs so far are ``history``."""
+    """The results dictionary of a run whose epochs so far are ``history`` (an interrupted run
+    may have none: its accuracies are then ``None``)."""
     train_seconds = sum(h["seconds"] for h in history)
+    last = history[-1] if history else {}
     results = {
         "rule": config.rule, "dataset": config.dataset, "backend": config.backend,
         "precision": config.precision, "model": config.model, "hidden": list(config.hidden),
@@ -743,17 +945,20 @@ def summarise(config: TrainConfig, data, plan, history, world_size: int = 1,
         **({f: getattr(config, f) for f in PERTURBATION_OPTIONS} if config.perturbative else {}),
         "dtype": config.dtype, "device": config.device, "world_size": world_size,
         "n_train": len(data.train_x), "n_test": len(data.test_x),
-        "test_accuracy": history[-1]["test_accuracy"],
-        "train_accuracy": history[-1]["train_accuracy"],
-        "best_test_accuracy": max(h["test_accuracy"] for h in history),
+        "test_accuracy": last.get("test_accuracy"),
+        "train_accuracy": last.get("train_accuracy"),
+        "best_test_accuracy": max((h["test_accuracy"] for h in history), default=None),
+        **{k: last[k] for k in ("test_code_accuracy",) if k in last},
         "train_seconds": train_seconds,
-        "seconds_per_epoch": train_seconds / len(history),
-        "train_samples_per_second": len(data.train_x) * len(history) / train_seconds,
+        "seconds_per_epoch": train_seconds / len(history) if history else None,
+        "train_samples_per_second": (len(data.train_x) * len(history) / train_seconds
+                                     if train_seconds else None),
         "history": history,
+        "status": "interrupted" if interrupted else "finished",
     }
     if interrupted:
         results["interrupted"] = interrupted
-    return results
+    return checkpoint.finite_or_none(results)
 
 
 def write_results(results: dict, out: Path) -> None:
@@ -764,7 +969,7 @@ def write_results(results: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    _write_file(out / checkpoint.RESULTS, lambda path: checkpoint.write_json(path, results))
     epochs = [h["epoch"] for h in results["history"]]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(epochs, [h["train_accuracy"] for h in results["history"]], "o-", label="train")
@@ -776,6 +981,76 @@ def write_results(results: dict, out: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "accuracy.png", dpi=120)
+    _write_file(out / "accuracy.png", lambda path: checkpoint.write_atomically(
+        path, lambda file: fig.savefig(file, dpi=120, format="png")))
     plt.close(fig)
 
+
+
+class RunFilesError(ValueError):
+    """A run's folder or files cannot be used or written: the output folder is a file, not
+    writable, already holds a run, or the disk refused a write."""
+
+
+def _write_file(path: Path, write) -> None:
+    """``write(path)`` (atomic), a refusal of the disk as a :class:`RunFilesError`."""
+    try:
+        write(path)
+    except OSError as err:
+        raise RunFilesError(f"could not write {path}: {err.strerror or err}") from None
+
+
+RUN_FILES = (checkpoint.RESULTS, checkpoint.FILE, "accuracy.png", "continual.png")
+"""What a run writes into its folder (``--overwrite`` removes them before it starts)."""
+
+
+def prepare_output(out, resume: bool = False, overwrite: bool = False) -> None:
+    """Check the output folder ``out`` before any work, writing nothing (it is made when the
+    run writes its first file): not a file, creatable and writable, and holding no earlier run unless ``resume`` (then it must hold this run's checkpoint) or
+    ``overwrite`` (then the earlier run's files are removed now, so that a stale result cannot
+    pass for this run's). Raises :class:`RunFilesError` naming the problem."""
+    if out is None:
+        if resume:
+            raise RunFilesError("resuming needs the run's folder")
+        return
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunFilesError(f"the output folder {out} is a file")
+    results = out / checkpoint.RESULTS
+    if resume:
+        if not (out / checkpoint.FILE).is_file():
+            raise RunFilesError(f"{out} holds no checkpoint to resume from")
+        if _status(results) == "finished":
+            raise RunFilesError(f"the run in {out} has finished: nothing to resume")
+    elif any((out / name).exists() for name in RUN_FILES):
+        if not overwrite:
+            status = _status(results)
+            what = ("a finished run" if status == "finished" else
+                    "an interrupted run (--resume continues it)" if (out / checkpoint.FILE).exists()
+                    else "an earlier run's files")
+            raise RunFilesError(f"{out} already holds {what}: choose another --out or pass "
+                                f"--overwrite")
+    existing = out
+    while not existing.exists():  # the folder is made when the first file is written
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunFilesError(f"cannot write into the output folder {out}: {existing} is a file")
+    try:  # a probe, removed at once: nothing is left if the run then fails
+        probe = Path(tempfile.mkdtemp(prefix=".write-test.", dir=existing))
+        probe.rmdir()
+        if overwrite and not resume:
+            for name in RUN_FILES:
+                (out / name).unlink(missing_ok=True)
+    except OSError as err:
+        raise RunFilesError(f"cannot write into the output folder {out}: "
+                            f"{err.strerror or err}") from None
+
+
+def _status(results: Path) -> str | None:
+    """The ``status`` of a ``results.json`` (``finished`` for one written before runs
+    recorded their status), or ``None`` if there is none or it cannot be read."""
+    try:
+        value = json.loads(results.read_text())
+    except (OSError, ValueError):
+        return None
+    return value.get("status", "finished") if isinstance(value, dict) else None

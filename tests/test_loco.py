@@ -357,12 +357,16 @@ def test_train_epoch_refuses_oversized_batches():
 # ---------------------------------------------------------------------------------------------
 # NETtalk's accuracy and multi-hot targets
 # ---------------------------------------------------------------------------------------------
-def test_multi_hot_accuracy_is_nearest_code_by_cosine():
+def test_multi_hot_accuracy_is_mean_cosine_and_code_accuracy_the_nearest_code():
     codes = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]])
     data = datasets.Dataset("toy", np.zeros((3, 2)), codes, np.zeros((3, 2)), codes, 4)
     scores = np.array([[5, 4, 0, 1], [0, 0, 0, 0], [0, 1, 9, 8]])
     targets = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0]])
-    assert datasets.accuracy(data, scores, targets) == pytest.approx(1 / 3)
+    # A.12: cos([5,4,0,1], [1,1,0,0]), 0 for the silent output, cos([0,1,9,8], [0,1,1,0])
+    expected = (9 / np.sqrt(42 * 2) + 0 + 10 / np.sqrt(146 * 2)) / 3
+    assert datasets.accuracy(data, scores, targets) == pytest.approx(expected, abs=1e-12)
+    # the third output is nearest [0,0,1,1], not its own code: only the first is right
+    assert datasets.code_accuracy(data, scores, targets) == pytest.approx(1 / 3)
     assert datasets.class_ids(codes[[2, 0, 2]]).tolist() == [0, 1, 0]  # rows in sorted order
     with pytest.raises(ValueError, match="only 0 and 1"):
         engine.check_targets(np.array([[0, 2, 0, 0]]), 4)
@@ -371,6 +375,20 @@ def test_multi_hot_accuracy_is_nearest_code_by_cosine():
 # ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
+def test_cli_nettalk_records_both_accuracies(data_dir, tmp_path, capsys):
+    out = tmp_path / "nettalk"
+    assert cli.main(["train", "--rule", "loco", "--dataset", "nettalk", "--data-dir",
+                     str(data_dir), "--epochs", "1", "--hidden", "40", "--max-train", "256",
+                     "--max-test", "64", "--out", str(out), "--no-progress"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    epoch = results["history"][0]
+    assert results["test_code_accuracy"] == epoch["test_code_accuracy"]
+    assert 0 < results["test_accuracy"] < 1 and 0 <= epoch["train_code_accuracy"] <= 1
+    # the cosine accuracy credits partly right outputs: above the exact-code accuracy here
+    assert results["test_accuracy"] > results["test_code_accuracy"]
+    assert f"exact code {results['test_code_accuracy']:.4f}" in capsys.readouterr().out
+
+
 def test_cli_trains_loco_and_records_its_options(tmp_path, capsys):
     out = tmp_path / "loco"
     code = cli.main(["train", "--rule", "loco", "--epochs", "1", "--rank", "4", "--sigma", "0.125",

@@ -30,6 +30,7 @@ learning rates and surrogate widths are the same powers of two.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Protocol
 
 import numpy as np
@@ -73,9 +74,14 @@ class Rule(Protocol):
     def layer_lr(self, k: int, n_layers: int) -> float: ...
 
 
+def is_number(value) -> bool:
+    """A real number (Python's or numpy's scalar types), not a boolean."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def check_hyper_parameters(rule) -> None:
     """The checks every rule value makes in ``__post_init__``: one ``ValueError`` each."""
-    if not (isinstance(rule.lr, (int, float)) and math.isfinite(rule.lr) and rule.lr > 0):
+    if not (is_number(rule.lr) and math.isfinite(rule.lr) and rule.lr > 0):
         raise ValueError(f"learning rate must be a positive number, got {rule.lr!r}")
     if int(rule.n_classes) != rule.n_classes or rule.n_classes < 2:
         raise ValueError(f"n_classes must be an integer >= 2, got {rule.n_classes!r}")
@@ -86,7 +92,7 @@ def check_hyper_parameters(rule) -> None:
     sigmoid = rule.surrogate == "sigmoid"
     low, interval = (SIGMOID_MIN_WIDTH, f"[{SIGMOID_MIN_WIDTH}, 4]") if sigmoid else (0, "(0, 4]")
     width = rule.psi_width
-    if not (isinstance(width, (int, float)) and (low <= width if sigmoid else low < width)
+    if not (is_number(width) and (low <= width if sigmoid else low < width)
             and width <= 4):
         raise ValueError(f"psi_width of the {rule.surrogate} surrogate must be in {interval}, "
                          f"got {width!r}")

@@ -67,7 +67,8 @@ import numpy as np
 
 from lava_plastic import fixed_point as fp
 from lava_plastic.noise import DISTRIBUTIONS, NOISE_BITS, STREAM_PERTURBATION, row_perturbation
-from lava_plastic.rules.base import DELTA_BITS, DELTA_SHIFT, check_hyper_parameters
+from lava_plastic.rules.base import (DELTA_BITS, DELTA_SHIFT, check_hyper_parameters,
+                                     is_number)
 
 XI_BITS = 3
 """Fraction bits of ``xi`` kept in the fixed-point third factor ``-TD xi``: with ``|TD|`` of a
@@ -123,10 +124,10 @@ class NP:
 
     def __post_init__(self):
         check_hyper_parameters(self)
-        if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma)
+        if not (is_number(self.sigma) and math.isfinite(self.sigma)
                 and self.sigma > 0):
             raise ValueError(f"sigma must be a positive number, got {self.sigma!r}")
-        if self.hidden_lr is not None and not (isinstance(self.hidden_lr, (int, float))
+        if self.hidden_lr is not None and not (is_number(self.hidden_lr)
                                                and math.isfinite(self.hidden_lr)
                                                and self.hidden_lr > 0):
             raise ValueError(f"hidden_lr must be a positive number, got {self.hidden_lr!r}")

@@ -76,7 +76,7 @@ from typing import ClassVar
 from lava_plastic import fixed_point as fp
 from lava_plastic.noise import DISTRIBUTIONS
 from lava_plastic.xp import int64
-from lava_plastic.rules.base import check_hyper_parameters
+from lava_plastic.rules.base import check_hyper_parameters, is_number
 
 LOSSES = ("mix", "mse", "ce", "sse")
 """Instantaneous losses: ``mix`` is OTTT's ``(1 - MSE_WEIGHT) CE + MSE_WEIGHT MSE`` (the
@@ -257,15 +257,15 @@ class OPZO:
     def __post_init__(self):
         check_hyper_parameters(self)
         for label, value in (("alpha", self.alpha), ("alpha_end", self.alpha_end)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            if not (is_number(value) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{label} must be a positive number, got {value!r}")
-        if not (isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1):
+        if not (is_number(self.momentum) and 0 <= self.momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.two_point and self.feedback_kind != "momentum":
             raise ValueError(f"two_point is eq. 5's estimate of OPZO's M, not an option of "
                              f"{self.name}")
         gain = self.feedback_gain
-        if not (isinstance(gain, (int, float)) and math.isfinite(gain) and gain >= 1
+        if not (is_number(gain) and math.isfinite(gain) and gain >= 1
                 and math.log2(gain) == int(math.log2(gain)) and gain <= 2**M_BITS):
             raise ValueError(f"feedback gain must be a power of two from 1 to 2**{M_BITS}, got "
                              f"{gain!r}")
