@@ -42,6 +42,7 @@ import numpy as np
 
 from common import RESULTS, write_results
 from lava_plastic.learning import compile_plan, engine, perturbation
+from lava_plastic.xp import namespace
 from lava_plastic.train import (TrainConfig, class_batches, load_data, rule_defaults, run,
                                 run_continual)
 
@@ -304,10 +305,9 @@ def oracle(args):
     """Train as ``accuracy`` does, with the update of each layer in ``--layers`` replaced by the
     descent direction of the surrogate gradient (:func:`perturbation.surrogate_gradient`; with
     ``--projected``, projected as LOCO projects, ``g Q Q^T``) of the same batch: where a rule
-    would learn with a noiseless estimate. The gradient is scaled once, on the first batch, to
-    the norm of the rule's update averaged over 64 perturbations, so the learning rate keeps
-    its meaning; with ``--projected`` the projected gradient is also scaled back to the full
-    gradient's norm on that batch."""
+    would learn with a noiseless estimate. The (projected) gradient is scaled by one factor,
+    fixed on the first batch, that gives it the norm of the rule's update averaged over 64
+    perturbations of that batch, so the learning rate keeps its meaning."""
     original = perturbation.run_batch
     scale = {}
 
@@ -319,7 +319,7 @@ def oracle(args):
         gradient = perturbation.surrogate_gradient(plan, weights, np.asarray(payload), targets)
         accs = list(accs)
         inputs = perturbation.forward(plan, weights, payload, [None] * len(plan.layers),
-                                      np)[0] if args.projected else None
+                                      namespace(payload))[0] if args.projected else None
         for k in args.layers:
             g = gradient[k]
             if args.projected:
@@ -331,8 +331,6 @@ def oracle(args):
                                                np.asarray(rows) + 10**7 * (draw + 1), True,
                                                directions)[1][k]) for draw in range(64)) / 64
                 scale[k] = np.linalg.norm(mean) / np.linalg.norm(g)
-                if args.projected:
-                    scale[k] *= np.linalg.norm(g) / np.linalg.norm(gradient[k])
             accs[k] = -g * scale[k]
         return counts, tuple(accs), after
 

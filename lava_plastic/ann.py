@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.rules.base import he_uniform, one_hot
 from lava_plastic.rules.feedback import project
 from lava_plastic.xp import namespace, to_numpy
@@ -81,7 +82,7 @@ def train_epoch(rule, bs, params: ANNParams, opt_state, optimizer, x, labels,
     classified right before their update."""
     xp = namespace(x)
     if any(p.dtype != x.dtype for p in params.weights + params.biases):
-        raise ValueError(f"the parameters must share the inputs' dtype {x.dtype}")
+        raise LavaPlasticError(f"the parameters must share the inputs' dtype {x.dtype}")
     # One copy per call, then updates in place: the caller's parameters stay as they were.
     weights = [xp.asarray(w, copy=True) for w in params.weights]
     biases = [xp.asarray(b, copy=True) for b in params.biases]

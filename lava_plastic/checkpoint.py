@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning.engine import TrainState
 from lava_plastic.xp import like, to_numpy
 
@@ -37,7 +38,7 @@ FILE = "checkpoint.npz"
 RESULTS = "results.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(LavaPlasticError):
     """A checkpoint that cannot be used: missing, corrupt, truncated, of another format
     version, or of another run (rule, sizes, precision, data)."""
 
@@ -113,7 +114,7 @@ def _encode(value, arrays: dict):
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError("a training state holds no booleans")
+        raise LavaPlasticError("a training state holds no booleans")
     if isinstance(value, (int, np.integer)):
         return {"int": int(value)}
     if isinstance(value, (float, np.floating)):
@@ -183,7 +184,7 @@ def load(path: Path, template=None) -> Checkpoint:
     try:
         header = json.loads(arrays.pop("header").tobytes().decode())
         if not isinstance(header, dict):
-            raise ValueError("not an object")
+            raise LavaPlasticError("not an object")
     except (KeyError, ValueError, UnicodeDecodeError) as err:
         raise CheckpointError(f"checkpoint {path} has no readable header ({err})") from None
     if header.get("version") != VERSION:

@@ -19,6 +19,8 @@ import time
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
+
 
 def selfcheck(args) -> int:
     from lava_plastic.datasets import load_digits, rate_spikes
@@ -106,8 +108,8 @@ def _checkpoint_every(value: str | None) -> tuple[int, str]:
     unit = "batch" if text.endswith("b") else "epoch"
     digits = text[:-1] if text[-1:] in ("b", "e") else text
     if not digits.isdigit() or int(digits) < 1:
-        raise ValueError(f"--checkpoint-every takes a positive number of epochs (N or Ne) or "
-                         f"batches (Nb), got {value!r}")
+        raise LavaPlasticError(f"--checkpoint-every takes a positive number of epochs (N or Ne) or "
+                               f"batches (Nb), got {value!r}")
     return int(digits), unit
 
 
@@ -118,7 +120,6 @@ def _training_command(args, runner, verb, kind="") -> int:
     from pathlib import Path
 
     from lava_plastic.checkpoint import FILE
-    from lava_plastic.datasets import DataError
     from lava_plastic.interrupt import Terminated
     from lava_plastic.train import TrainConfig, rule_defaults
 
@@ -138,8 +139,8 @@ def _training_command(args, runner, verb, kind="") -> int:
     try:
         if resume:
             if args.given:
-                raise ValueError(f"--resume continues the run in {args.resume} with its own "
-                                 f"settings: leave out {', '.join(sorted(args.given))}")
+                raise LavaPlasticError(f"--resume continues the run in {args.resume} with its own "
+                                       f"settings: leave out {', '.join(sorted(args.given))}")
             config = _resumed_config(args)
             return _report(config, runner(config, log=say, resume=True), say)
         every, unit = _checkpoint_every(getattr(args, "checkpoint_every", None))
@@ -162,7 +163,7 @@ def _training_command(args, runner, verb, kind="") -> int:
               f"{config.hidden}, {config.backend}, {config.precision}, {config.epochs} epochs, "
               f"lr {config.lr:g}, {config.optimizer}, batch {config.batch_size}, seed {config.seed}")
         return _report(config, runner(config, log=say), say)
-    except (ValueError, DataError) as err:
+    except ValueError as err:  # LavaPlasticError and its kinds: one line
         print(f"{who}: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as stop:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
+
 DATA_ENV_VAR = "LAVA_PLASTIC_DATA"
 
 MNIST_FILES = {
@@ -35,7 +37,7 @@ NMNIST_FILE = "nmnist_small/nmnist_small.npz"
 NMNIST_SHAPE = (2, 34, 34)
 
 
-class DataError(ValueError):
+class DataError(LavaPlasticError):
     """A data file is missing, truncated, corrupt or of the wrong shape."""
 
 
@@ -102,7 +104,7 @@ def load_digits(seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        raise LavaPlasticError(f"test_fraction must be in (0, 1), got {test_fraction}")
     digits = sk_load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)
@@ -251,7 +253,7 @@ def bin_events(
     an array ``(n_bins, 2, 34, 34)`` of uint16 counts. Events after the last bin are dropped
     (the caller chose the duration); events outside the sensor are an error."""
     if window_us <= 0 or n_bins <= 0:
-        raise ValueError(f"window_us and n_bins must be positive, got {window_us}, {n_bins}")
+        raise LavaPlasticError(f"window_us and n_bins must be positive, got {window_us}, {n_bins}")
     if x.size and (x.max() >= 34 or y.max() >= 34 or p.max() > 1):
         raise DataError("N-MNIST event outside the 34x34 sensor or polarity other than 0/1")
     frame = t_us.astype(np.int64) // window_us
@@ -274,7 +276,7 @@ def load_nmnist(
     binary spikes (an event in the window) as float32 if ``binary``, else event counts.
     """
     if window_us <= 0 or duration_us <= 0:
-        raise ValueError(
+        raise LavaPlasticError(
             f"window_us and duration_us must be positive, got {window_us}, {duration_us}"
         )
     n_bins = -(-duration_us // window_us)
@@ -326,11 +328,11 @@ def load_nmnist(
 def _check_unit_interval(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values)
     if values.ndim != 2:
-        raise ValueError(f"expected values of shape (batch, features), got {values.shape}")
+        raise LavaPlasticError(f"expected values of shape (batch, features), got {values.shape}")
     if not np.all(np.isfinite(values)):
-        raise ValueError("input holds NaN or infinite values")
+        raise LavaPlasticError("input holds NaN or infinite values")
     if values.size and (values.min() < 0.0 or values.max() > 1.0):
-        raise ValueError(
+        raise LavaPlasticError(
             f"input values must lie in [0, 1], got [{values.min()}, {values.max()}]"
         )
     return values
@@ -346,11 +348,11 @@ def direct_current(values: np.ndarray, n_steps: int, payload_scale: int | None =
     """
     values = _check_unit_interval(values)
     if n_steps <= 0:
-        raise ValueError(f"n_steps must be positive, got {n_steps}")
+        raise LavaPlasticError(f"n_steps must be positive, got {n_steps}")
     current = values.astype(np.float64)
     if payload_scale is not None:
         if int(payload_scale) != payload_scale or payload_scale < 1:
-            raise ValueError(f"payload_scale must be a positive integer, got {payload_scale}")
+            raise LavaPlasticError(f"payload_scale must be a positive integer, got {payload_scale}")
         current = np.rint(current * payload_scale).astype(np.int64)
     return np.repeat(current[:, None, :], n_steps, axis=1)
 
@@ -361,9 +363,9 @@ def rate_spikes(values: np.ndarray, n_steps: int, seed: int, max_rate: float = 1
     Returns 0/1 float32 of shape ``(batch, n_steps, features)``."""
     values = _check_unit_interval(values)
     if n_steps <= 0:
-        raise ValueError(f"n_steps must be positive, got {n_steps}")
+        raise LavaPlasticError(f"n_steps must be positive, got {n_steps}")
     if not 0.0 < max_rate <= 1.0:
-        raise ValueError(f"max_rate must be in (0, 1], got {max_rate}")
+        raise LavaPlasticError(f"max_rate must be in (0, 1], got {max_rate}")
     rng = np.random.default_rng(seed)
     draws = rng.random((values.shape[0], n_steps, values.shape[1]))
     return (draws < values[:, None, :] * max_rate).astype(np.float32)
@@ -381,9 +383,11 @@ def random_shifts(x: np.ndarray, image_shape: tuple[int, int], max_shift: int,
     h, w = image_shape
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != h * w:
-        raise ValueError(f"images must have shape (n, {h * w}) for {h}x{w} images, got {x.shape}")
+        raise LavaPlasticError(f"images must have shape (n, {h * w}) for {h}x{w} images, got "
+                               f"{x.shape}")
     if int(max_shift) != max_shift or not 0 <= max_shift < min(h, w):
-        raise ValueError(f"max_shift must be an integer in [0, {min(h, w) - 1}], got {max_shift!r}")
+        raise LavaPlasticError(f"max_shift must be an integer in [0, {min(h, w) - 1}], got "
+                               f"{max_shift!r}")
     n, m = len(x), int(max_shift)
     dy, dx = rng.integers(-m, m + 1, size=(2, n))
     padded = np.pad(x.reshape(n, h, w), ((0, 0), (m, m), (m, m)))
@@ -398,7 +402,8 @@ def load(name: str, data_dir: str | os.PathLike | None = None, seed: int = 0) ->
         return load_digits(seed=seed)
     loaders = {"mnist": load_mnist, "nettalk": load_nettalk, "nmnist": load_nmnist}
     if name not in loaders:
-        raise ValueError(f"unknown dataset {name!r}; choose from digits, {', '.join(loaders)}")
+        raise LavaPlasticError(f"unknown dataset {name!r}; choose from digits, "
+                               f"{', '.join(loaders)}")
     return loaders[name](data_dir)
 
 

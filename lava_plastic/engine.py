@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_plastic import fixed_point as fp
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.network import LIFLayer, LIFNetwork
 from lava_plastic.xp import int64, namespace
 
@@ -294,16 +295,17 @@ def check_input(net: LIFNetwork, x: np.ndarray) -> np.ndarray:
     of the arithmetic's dtype."""
     x = np.asarray(x)
     if x.ndim != 3:
-        raise ValueError(f"input must have shape (batch, time, features), got {x.shape}")
+        raise LavaPlasticError(f"input must have shape (batch, time, features), got {x.shape}")
     if x.shape[2] != net.n_inputs:
-        raise ValueError(f"input has {x.shape[2]} features but the network expects {net.n_inputs}")
+        raise LavaPlasticError(f"input has {x.shape[2]} features but the network expects "
+                               f"{net.n_inputs}")
     if x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"input has no samples or no time steps: shape {x.shape}")
+        raise LavaPlasticError(f"input has no samples or no time steps: shape {x.shape}")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        raise ValueError("input holds NaN or infinite values")
+        raise LavaPlasticError("input holds NaN or infinite values")
     if not net.layers[0].graded_input:
         if not np.all((x == 0) | (x == 1)):
-            raise ValueError(
+            raise LavaPlasticError(
                 "input to a binary (spike) layer must be 0/1; set graded_input=True on the "
                 "first layer for graded values"
             )
@@ -311,7 +313,7 @@ def check_input(net: LIFNetwork, x: np.ndarray) -> np.ndarray:
         x = fp.as_int(x)
         limit = 2 ** (fp.GRADED_PAYLOAD_BITS - 1)
         if x.size and (x.min() < -limit or x.max() >= limit):
-            raise ValueError(
+            raise LavaPlasticError(
                 f"graded fixed-point input must fit {fp.GRADED_PAYLOAD_BITS} signed bits, "
                 f"got [{x.min()}, {x.max()}]"
             )

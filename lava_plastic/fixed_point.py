@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.xp import clamp, int64, integer, like, namespace
 
 UV_BITS = 24
@@ -55,10 +56,10 @@ def as_int(x) -> np.ndarray:
     if arr.dtype.kind in "iub":
         return arr.astype(np.int64)
     if not np.all(np.isfinite(arr)):
-        raise ValueError("fixed-point value is NaN or infinite")
+        raise LavaPlasticError("fixed-point value is NaN or infinite")
     as_int64 = arr.astype(np.int64)
     if not np.array_equal(as_int64, arr):
-        raise ValueError("fixed-point value is not a whole number")
+        raise LavaPlasticError("fixed-point value is not a whole number")
     return as_int64
 
 

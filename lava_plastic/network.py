@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_plastic import fixed_point as fp
+from lava_plastic.errors import LavaPlasticError
 
 PRECISIONS = ("float", "fixed")
 
@@ -84,7 +85,7 @@ class LIFNetwork:
 
 
 def _fail(index: int, message: str):
-    raise ValueError(f"layer {index}: {message}")
+    raise LavaPlasticError(f"layer {index}: {message}")
 
 
 def _check_range(index: int, name: str, value, lo, hi, integer: bool):
@@ -98,11 +99,11 @@ def _check_range(index: int, name: str, value, lo, hi, integer: bool):
 
 
 def validate(net: LIFNetwork) -> None:
-    """Raise ``ValueError`` naming the first layer and parameter that is out of range."""
+    """Raise ``LavaPlasticError`` naming the first layer and parameter that is out of range."""
     if net.precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {net.precision!r}")
+        raise LavaPlasticError(f"precision must be one of {PRECISIONS}, got {net.precision!r}")
     if not net.layers:
-        raise ValueError("a network needs at least one layer")
+        raise LavaPlasticError("a network needs at least one layer")
     fixed = net.precision == "fixed"
     for k, layer in enumerate(net.layers):
         w = np.asarray(layer.weights)

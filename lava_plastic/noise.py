@@ -22,6 +22,7 @@ import statistics
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.xp import like
 
 MASK32 = 0xFFFFFFFF
@@ -69,7 +70,7 @@ def key_hash(*key: int) -> int:
     h = 0
     for part in key:
         if part < 0:
-            raise ValueError(f"noise key parts must be non-negative, got {key}")
+            raise LavaPlasticError(f"noise key parts must be non-negative, got {key}")
         while True:
             h = _fold(h, part & MASK32)
             part >>= 32
@@ -97,12 +98,13 @@ def stream_bits(stream: int, shape, n_bits: int, xp, device=None, start: int = 0
     """:func:`uniform_bits` of the key whose :func:`key_hash` is ``stream``: a caller drawing
     block by block hashes its key once."""
     if not 0 <= n_bits <= 62:
-        raise ValueError(f"n_bits must be in [0, 62], got {n_bits}")
+        raise LavaPlasticError(f"n_bits must be in [0, 62], got {n_bits}")
     size = 1
     for n in shape:
         size *= int(n)
     if start < 0 or start + size >= 2**31:
-        raise ValueError(f"positions must lie in [0, 2**31 - 1), got [{start}, {start + size})")
+        raise LavaPlasticError(f"positions must lie in [0, 2**31 - 1), got [{start}, "
+                               f"{start + size})")
     low = _bits32(stream, start, size, xp, device)
     if n_bits <= 31:  # the top n_bits, shifted logically in int32
         low >>= 32 - n_bits
@@ -155,11 +157,12 @@ def perturbation(key: tuple[int, ...], shape, distribution: str, xp, device=None
       ``start`` must be a multiple of ``n``.
     """
     if distribution not in DISTRIBUTIONS:
-        raise ValueError(f"unknown perturbation distribution {distribution!r}; choose from "
-                         f"{', '.join(DISTRIBUTIONS)}")
+        raise LavaPlasticError(f"unknown perturbation distribution {distribution!r}; choose from "
+                               f"{', '.join(DISTRIBUTIONS)}")
     n = int(shape[-1]) if len(shape) else 1
     if distribution == "sphere" and start % n:
-        raise ValueError(f"a sphere draw starts at a row: start {start} is not a multiple of {n}")
+        raise LavaPlasticError(f"a sphere draw starts at a row: start {start} is not a multiple of "
+                               f"{n}")
     n_bits = 1 if distribution == "rademacher" else TABLE_BITS
     return _values(uniform_bits(key, shape, n_bits, xp, device, start), distribution, xp)
 
@@ -171,8 +174,8 @@ def row_perturbation(key: tuple[int, ...], rows, n: int, distribution: str, xp, 
     ``j < n``, so a row is the same whichever rows are drawn beside it (a batch in the engine, a
     batch of one in a Lava model) and ordinals never run out of positions."""
     if distribution not in DISTRIBUTIONS:
-        raise ValueError(f"unknown perturbation distribution {distribution!r}; choose from "
-                         f"{', '.join(DISTRIBUTIONS)}")
+        raise LavaPlasticError(f"unknown perturbation distribution {distribution!r}; choose from "
+                               f"{', '.join(DISTRIBUTIONS)}")
     n_bits = 1 if distribution == "rademacher" else TABLE_BITS
     return _values(row_bits(key, rows, n, n_bits, xp, device), distribution, xp)
 
@@ -184,9 +187,9 @@ def row_bits(key: tuple[int, ...], rows, n: int, n_bits: int, xp, device=None):
     ``h = ceil(n / 2)`` positions take its top ``n_bits``, the others (position ``h + j``)
     the top ``n_bits`` of its low half (half the hashing, which is most of the cost)."""
     if not 1 <= n < 2**31:
-        raise ValueError(f"a row holds 1 to 2**31 - 1 values, got {n}")
+        raise LavaPlasticError(f"a row holds 1 to 2**31 - 1 values, got {n}")
     if not 1 <= n_bits <= 31:
-        raise ValueError(f"n_bits must be in [1, 31], got {n_bits}")
+        raise LavaPlasticError(f"n_bits must be in [1, 31], got {n_bits}")
     row_streams = xp.astype(rows, xp.int64) & MASK32
     row_streams = xp.astype(xp.where(row_streams >= 2**31, row_streams - 2**32, row_streams),
                             xp.int32)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.xp import blocks, namespace
 
 
@@ -136,15 +137,15 @@ def make_optimizer(name: str, lr: float, weight_decay: float = 0.0):
     """The optimiser called ``name`` (:data:`OPTIMIZERS`); ``weight_decay`` per unit of ``lr``
     (AdamW only)."""
     if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"learning rate must be positive, got {lr}")
+        raise LavaPlasticError(f"learning rate must be positive, got {lr}")
     if not (np.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight decay must be a non-negative number, got {weight_decay}")
+        raise LavaPlasticError(f"weight decay must be a non-negative number, got {weight_decay}")
     if weight_decay and name != "adamw":
-        raise ValueError("weight decay is an option of adamw")
+        raise LavaPlasticError("weight decay is an option of adamw")
     if name == "sgd":
         return SGD(lr)
     if name == "adam":
         return Adam(lr)
     if name == "adamw":
         return AdamW(lr, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+    raise LavaPlasticError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lava_plastic import ann, checkpoint, datasets
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.interrupt import Terminated, sigterm_raises, stop_requests
 from lava_plastic.learning import engine
 from lava_plastic.learning.network import PlasticNetwork
@@ -140,9 +141,9 @@ class TrainConfig:
         weights = engine.init_weights(net, self.seed, self.initial_output_weight, self.init_gain)
         for k, w in enumerate(weights):
             if not np.any(to_numpy(w)):
-                raise ValueError(f"with {net.weight_bits} fractional weight bits every initial "
-                                 f"weight of layer {k + 1} rounds to 0, and nothing can be "
-                                 f"learned: use more --weight-bits")
+                raise LavaPlasticError(f"with {net.weight_bits} fractional weight bits every "
+                                       f"initial weight of layer {k + 1} rounds to 0, and nothing "
+                                       "can be learned: use more --weight-bits")
         return weights
 
     def window(self, n_layers: int) -> int:
@@ -175,125 +176,135 @@ class TrainConfig:
                                      ("optimizer", self.optimizer, OPTIMIZERS),
                                      ("schedule", self.schedule, SCHEDULES)):
             if value not in allowed:
-                raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
+                raise LavaPlasticError(f"unknown {name} {value!r}; choose from "
+                                       f"{', '.join(allowed)}")
         self._check_online_options()
         self._check_perturbation_options()
         for name in ("epochs", "batch_size", "steps"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise LavaPlasticError(f"{name} must be a positive integer, got "
+                                       f"{getattr(self, name)!r}")
         if not (isinstance(self.seed, (int, np.integer)) and 0 <= self.seed < 2**32):
-            raise ValueError(f"seed must be an integer in [0, {2**32 - 1}], got {self.seed!r}")
+            raise LavaPlasticError(f"seed must be an integer in [0, {2**32 - 1}], got "
+                                   f"{self.seed!r}")
         for name in ("max_train", "max_test"):
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 1):
-                raise ValueError(f"{name} must be a positive number of samples, got {value!r}")
+                raise LavaPlasticError(f"{name} must be a positive number of samples, got "
+                                       f"{value!r}")
         if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden layer sizes must be positive, got {self.hidden}")
+            raise LavaPlasticError(f"hidden layer sizes must be positive, got {self.hidden}")
         if not (np.isfinite(self.init_gain) and self.init_gain > 0):
-            raise ValueError(f"init_gain must be a positive number, got {self.init_gain!r}")
+            raise LavaPlasticError(f"init_gain must be a positive number, got {self.init_gain!r}")
         if self.output_init is not None and not np.isfinite(self.output_init):
-            raise ValueError(f"output_init must be a finite number, got {self.output_init!r}")
+            raise LavaPlasticError(f"output_init must be a finite number, got {self.output_init!r}")
         if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"learning rate must be positive, got {self.lr}")
+            raise LavaPlasticError(f"learning rate must be positive, got {self.lr}")
         if self.backend == "lava" and (self.optimizer != "sgd" or self.model != "lif"
                                        or (self.batch_size != 1 and not self.perturbative)):
-            raise ValueError("the lava backend runs the on-chip rule: lif model, sgd, batch size 1 "
-                             "(np and loco: any batch size)")
+            raise LavaPlasticError("the lava backend runs the on-chip rule: lif model, sgd, batch "
+                                   "size 1 (np and loco: any batch size)")
         if self.model == "tanh" and (self.precision != "float" or self.backend != "engine"):
-            raise ValueError("the tanh network (the paper's ANN setting) runs in the float engine")
+            raise LavaPlasticError("the tanh network (the paper's ANN setting) runs in the float "
+                                   "engine")
         if self.lr_halving is not None:
             if int(self.lr_halving) != self.lr_halving or self.lr_halving < 1:
-                raise ValueError(f"lr_halving must be a positive number of epochs, got {self.lr_halving!r}")
+                raise LavaPlasticError("lr_halving must be a positive number of epochs, got "
+                                       f"{self.lr_halving!r}")
             if self.backend == "lava":
-                raise ValueError("the lava backend keeps one learning rate (a synapse parameter)")
+                raise LavaPlasticError("the lava backend keeps one learning rate (a synapse "
+                                       "parameter)")
         if self.dataset == "nettalk":
             if self.online or self.model != "lif":
-                raise ValueError("nettalk's multi-hot targets train the spiking network's "
-                                 "output spikes: drtp, dfa, sdfa, np or loco")
+                raise LavaPlasticError("nettalk's multi-hot targets train the spiking network's "
+                                       "output spikes: drtp, dfa, sdfa, np or loco")
             if self.backend != "engine":
-                raise ValueError("nettalk runs in the engine backend")
+                raise LavaPlasticError("nettalk runs in the engine backend")
             if self.augment_shift:
-                raise ValueError("augment_shift translates images: digits and mnist")
+                raise LavaPlasticError("augment_shift translates images: digits and mnist")
         elif self.dataset == "nmnist":
             if not self.online:
-                raise ValueError(f"nmnist presents an input per step, which the online rules "
-                                 f"({', '.join(ONLINE_RULES)}) train on, not {self.rule}")
+                raise LavaPlasticError(f"nmnist presents an input per step, which the online rules "
+                                       f"({', '.join(ONLINE_RULES)}) train on, not {self.rule}")
             if self.backend != "engine":
-                raise ValueError("nmnist runs in the engine backend (the Lava source presents "
-                                 "one input per sample)")
+                raise LavaPlasticError("nmnist runs in the engine backend (the Lava source "
+                                       "presents one input per sample)")
             if self.augment_shift:
-                raise ValueError("augment_shift translates images: digits and mnist")
+                raise LavaPlasticError("augment_shift translates images: digits and mnist")
         else:
             side = min(datasets.IMAGE_SHAPES[self.dataset])
             if int(self.augment_shift) != self.augment_shift or not 0 <= self.augment_shift < side:
-                raise ValueError(f"augment_shift must be an integer in [0, {side - 1}] pixels "
-                                 f"for {self.dataset}, got {self.augment_shift!r}")
+                raise LavaPlasticError(f"augment_shift must be an integer in [0, {side - 1}] "
+                                       f"pixels for {self.dataset}, got {self.augment_shift!r}")
         if self.augment_shift and self.backend == "lava":
-            raise ValueError("the lava backend presents the stored training samples: "
-                             "augmentation runs in the engine")
+            raise LavaPlasticError("the lava backend presents the stored training samples: "
+                                   "augmentation runs in the engine")
         if self.optimizer != "sgd" and self.precision == "fixed":
-            raise ValueError(f"{self.optimizer} runs in float only; fixed point trains with the "
-                             f"on-chip SGD rule")
+            raise LavaPlasticError(f"{self.optimizer} runs in float only; fixed point trains with "
+                                   "the on-chip SGD rule")
         if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"weight decay must be a non-negative number, got {self.weight_decay!r}")
+            raise LavaPlasticError("weight decay must be a non-negative number, got "
+                                   f"{self.weight_decay!r}")
         if self.weight_decay and self.optimizer != "adamw":
-            raise ValueError("weight decay is an option of adamw")
+            raise LavaPlasticError("weight decay is an option of adamw")
         if self.schedule == "cosine" and self.optimizer == "sgd":
-            raise ValueError("the on-chip rule's learning rate is a power-of-two shift: the "
-                             "cosine schedule is for adam and adamw (sgd has --lr-halving)")
+            raise LavaPlasticError("the on-chip rule's learning rate is a power-of-two shift: the "
+                                   "cosine schedule is for adam and adamw (sgd has --lr-halving)")
         if self.dtype not in engine.FLOAT_DTYPES:
-            raise ValueError(f"unknown dtype {self.dtype!r}; choose from {', '.join(engine.FLOAT_DTYPES)}")
+            raise LavaPlasticError(f"unknown dtype {self.dtype!r}; choose from "
+                                   f"{', '.join(engine.FLOAT_DTYPES)}")
         if self.dtype != "float64" and (self.precision != "float" or self.backend != "engine"):
-            raise ValueError("float32 is a training option of the float engine")
+            raise LavaPlasticError("float32 is a training option of the float engine")
         if self.device != "cpu" and (self.backend != "engine" or self.model != "lif"):
-            raise ValueError("--device runs the engine backend (lif model) on a torch device")
+            raise LavaPlasticError("--device runs the engine backend (lif model) on a torch device")
         if self.distributed and (self.backend != "engine" or self.model != "lif"):
-            raise ValueError("distributed training runs the engine backend (lif model)")
+            raise LavaPlasticError("distributed training runs the engine backend (lif model)")
         if self.distributed and self.device.startswith("cuda:"):
-            raise ValueError("distributed training takes --device cuda: each rank takes the GPU "
-                             "numbered LOCAL_RANK on its machine")
+            raise LavaPlasticError("distributed training takes --device cuda: each rank takes the "
+                                   "GPU numbered LOCAL_RANK on its machine")
         if not re.fullmatch(r"cpu|torch-cpu|cuda(:\d+)?", self.device):
-            raise ValueError(f"unknown device {self.device!r}; choose cpu (numpy), torch-cpu, "
-                             f"cuda or cuda:N")
+            raise LavaPlasticError(f"unknown device {self.device!r}; choose cpu (numpy), "
+                                   "torch-cpu, cuda or cuda:N")
         if self.checkpoint_unit not in CHECKPOINT_UNITS:
-            raise ValueError(f"unknown checkpoint unit {self.checkpoint_unit!r}; choose from "
-                             f"{', '.join(CHECKPOINT_UNITS)}")
+            raise LavaPlasticError(f"unknown checkpoint unit {self.checkpoint_unit!r}; choose from "
+                                   f"{', '.join(CHECKPOINT_UNITS)}")
         if int(self.checkpoint_every) != self.checkpoint_every or self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be a whole number of epochs or batches, "
-                             f"got {self.checkpoint_every!r}")
+            raise LavaPlasticError(f"checkpoint_every must be a whole number of epochs or batches, "
+                                   f"got {self.checkpoint_every!r}")
         if self.checkpoint_every and (self.backend != "engine" or self.model != "lif"
                                       or self.distributed):
-            raise ValueError("checkpoints are taken by the engine backend (lif model, one "
-                             "process)")
+            raise LavaPlasticError("checkpoints are taken by the engine backend (lif model, one "
+                                   "process)")
 
 
     def _check_online_options(self):
         """The online rules' options: valid values, used only with those rules and where they
-        run (one ``ValueError`` each; the rule value checks its own hyper-parameters)."""
+        run (one ``LavaPlasticError`` each; the rule value checks its own hyper-parameters)."""
         online_defaults = {f: TrainConfig.__dataclass_fields__[f].default for f in ONLINE_OPTIONS}
         if not self.online:
             changed = [f for f, d in online_defaults.items() if getattr(self, f) != d]
             if changed:
                 flag = "unaligned" if changed[0] == "aligned" else changed[0].replace("_", "-")
-                raise ValueError(f"--{flag} is an option of the online rules "
-                                 f"({', '.join(ONLINE_RULES)}), not of {self.rule}")
+                raise LavaPlasticError(f"--{flag} is an option of the online rules "
+                                       f"({', '.join(ONLINE_RULES)}), not of {self.rule}")
             return
         if not (np.isfinite(self.dropout) and 0 <= self.dropout < 1):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+            raise LavaPlasticError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.model != "lif":
-            raise ValueError(f"{self.rule} trains the spiking (lif) network")
+            raise LavaPlasticError(f"{self.rule} trains the spiking (lif) network")
         if self.backend == "lava":
             check_on_chip(self.rule_value(2))
         window = self.window(len(self.hidden) + 1)
         if self.antithetic and window % 2:
-            raise ValueError(f"antithetic noise pairs consecutive steps: the window of {window} "
-                             f"steps ({self.steps} outputs plus one per layer) must be even")
+            raise LavaPlasticError("antithetic noise pairs consecutive steps: the window of "
+                                   f"{window} steps ({self.steps} outputs plus one per layer) must "
+                                   "be even")
         self.rule_value(2)  # its hyper-parameters, before any data is read
 
 
     def _check_perturbation_options(self):
         """NP's and LOCO's options: used only with those rules, class batches in the engine
-        (one ``ValueError`` each; the rule value checks its own hyper-parameters)."""
+        (one ``LavaPlasticError`` each; the rule value checks its own hyper-parameters)."""
         allowed = (() if not self.perturbative else PERTURBATION_OPTIONS if self.rule == "loco"
                    else ("sigma", "class_batches", "hidden_lr"))
         fields = TrainConfig.__dataclass_fields__
@@ -303,11 +314,11 @@ class TrainConfig:
             owner = ("np and loco" if changed[0] in ("sigma", "class_batches", "hidden_lr")
                      else "loco")
             flag = changed[0].replace("_", "-")
-            raise ValueError(f"--{flag} is an option of {owner}, not of {self.rule}")
+            raise LavaPlasticError(f"--{flag} is an option of {owner}, not of {self.rule}")
         if not self.perturbative:
             return
         if self.model != "lif":
-            raise ValueError(f"{self.rule} trains the spiking (lif) network")
+            raise LavaPlasticError(f"{self.rule} trains the spiking (lif) network")
         self.rule_value(2)  # its hyper-parameters, before any data is read
 
 
@@ -412,14 +423,15 @@ def engine_template(device: str):
     try:
         import torch
     except ImportError:
-        raise ValueError(f"device {device!r} needs torch, which is not installed") from None
+        raise LavaPlasticError(f"device {device!r} needs torch, which is not installed") from None
     if device == "torch-cpu":
         return torch.zeros(0)
     if not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: torch finds no CUDA device here")
+        raise LavaPlasticError(f"device {device!r}: torch finds no CUDA device here")
     index = int(device.partition(":")[2] or 0)
     if index >= torch.cuda.device_count():
-        raise ValueError(f"device {device!r}: there are {torch.cuda.device_count()} CUDA devices")
+        raise LavaPlasticError(f"device {device!r}: there are {torch.cuda.device_count()} CUDA "
+                               "devices")
     return torch.zeros(0, device=device)
 
 
@@ -632,8 +644,9 @@ def _engine_lif(config, data, plan, epoch_done, parallel=None, inspect=None, kee
 
 def _lava_lif(config, data, plan, epoch_done):
     if lava_plastic_graph is None:
-        raise ValueError(f"the lava backend needs Lava (lava-nc 0.10.0, Python 3.10), which is "
-                         f"not installed here ({LAVA_MISSING}); the engine backend runs without it")
+        raise LavaPlasticError("the lava backend needs Lava (lava-nc 0.10.0, Python 3.10), which "
+                               f"is not installed here ({LAVA_MISSING}); the engine backend runs "
+                               "without it")
     weights = config.initial_weights(plan.net)
     # the graph presents its stored rows in order: batches of one class are laid out once
     order, sizes = np.arange(len(data.train_x)), None
@@ -707,14 +720,14 @@ def run(config: TrainConfig, log=print, inspect=None, resume: bool = False) -> d
     from the checkpoint in ``config.out``, which must be of this configuration and data."""
     engine_template(config.device)  # a device that is not here fails before any work
     if resume and (config.backend != "engine" or config.model != "lif" or config.distributed):
-        raise ValueError("resuming continues an engine run (lif model, one process)")
+        raise LavaPlasticError("resuming continues an engine run (lif model, one process)")
     prepare_output(config.out, resume, config.overwrite)
     if not config.distributed:
         return _run(config, log, None, inspect, resume)
     parallel = open_group(config.device)
     if config.batch_size % parallel.world_size:
-        raise ValueError(f"batch size {config.batch_size} does not divide across "
-                         f"{parallel.world_size} ranks")
+        raise LavaPlasticError(f"batch size {config.batch_size} does not divide across "
+                               f"{parallel.world_size} ranks")
     results = _run(config, log if parallel.rank == 0 else (lambda _: None), parallel)
     close_group()
     return results
@@ -825,21 +838,22 @@ def run_continual(config: TrainConfig, log=print) -> dict:
     backend, one process. A run stopped by Ctrl-C or SIGTERM writes the classes it finished,
     marked ``interrupted``."""
     if config.dataset not in CONTINUAL_DATASETS:
-        raise ValueError(f"continual learning takes the class-labelled images: "
-                         f"{', '.join(CONTINUAL_DATASETS)}, not {config.dataset}")
+        raise LavaPlasticError(f"continual learning takes the class-labelled images: "
+                               f"{', '.join(CONTINUAL_DATASETS)}, not {config.dataset}")
     if config.backend != "engine" or config.model != "lif" or config.distributed:
-        raise ValueError("continual learning runs in the engine backend (lif model, one process)")
+        raise LavaPlasticError("continual learning runs in the engine backend (lif model, one "
+                               "process)")
     if config.augment_shift:
-        raise ValueError("augment_shift is an option of train")
+        raise LavaPlasticError("augment_shift is an option of train")
     if config.checkpoint_every:
-        raise ValueError("checkpoints are an option of train")
+        raise LavaPlasticError("checkpoints are an option of train")
     prepare_output(config.out, False, config.overwrite)
     data = load_data(config)
     rule = config.rule_value(data.n_classes)
     plan = compile_plan(config.network(data.n_features, data.n_classes), rule, config.batch_size)
     missing = sorted(set(range(data.n_classes)) - set(np.unique(data.train_y).tolist()))
     if missing:
-        raise ValueError(f"the training samples hold no example of classes {missing}")
+        raise LavaPlasticError(f"the training samples hold no example of classes {missing}")
     history = []
     try:
         with sigterm_raises():
@@ -987,7 +1001,7 @@ def write_results(results: dict, out: Path) -> None:
 
 
 
-class RunFilesError(ValueError):
+class RunFilesError(LavaPlasticError):
     """A run's folder or files cannot be used or written: the output folder is a file, not
     writable, already holds a run, or the disk refused a write."""
 
@@ -1041,6 +1055,10 @@ def prepare_output(out, resume: bool = False, overwrite: bool = False) -> None:
         if overwrite and not resume:
             for name in RUN_FILES:
                 (out / name).unlink(missing_ok=True)
+        if out.is_dir():  # what a process killed while writing left (checkpoint.write_atomically)
+            for name in RUN_FILES:
+                for stale in out.glob(f".{name}.*.tmp"):
+                    stale.unlink()
     except OSError as err:
         raise RunFilesError(f"cannot write into the output folder {out}: "
                             f"{err.strerror or err}") from None

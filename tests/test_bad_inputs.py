@@ -1,14 +1,14 @@
 """Bad input, table-driven (issue 11): every bad value on the command line gives one line on
 stderr naming the problem and exit status 2, before any work (no output folder appears); every
-bad data file raises the loaders' ``DataError``; every bad argument to the public API raises a
-``ValueError`` naming it. The tables count toward the issue's 80 cases."""
+bad data file raises the loaders' ``DataError``; every bad argument to the public API raises
+the library's :class:`~lava_plastic.errors.LavaPlasticError` naming it. 120 cases in all."""
 import json
 import os
 
 import numpy as np
 import pytest
 
-from lava_plastic import checkpoint, cli, datasets
+from lava_plastic import LavaPlasticError, checkpoint, cli, datasets
 from lava_plastic.learning import PlasticNetwork, compile_plan, engine
 from lava_plastic.rules import make_rule
 from lava_plastic.train import TrainConfig
@@ -271,8 +271,8 @@ API_CASES = [
 
 
 @pytest.mark.parametrize("call, message", API_CASES)
-def test_bad_api_arguments_raise_value_error_naming_them(call, message):
-    with pytest.raises(ValueError) as caught:
+def test_bad_api_arguments_raise_the_library_error_naming_them(call, message):
+    with pytest.raises(LavaPlasticError) as caught:
         call()
     assert message in str(caught.value)
 

@@ -386,3 +386,16 @@ def test_a_killed_or_stopped_run_resumes_to_the_same_weights(tmp_path, signum, c
     assert_same_state(checkpoint.load(out / checkpoint.FILE),
                       checkpoint.load(tmp_path / "whole" / checkpoint.FILE))
     assert json.loads((out / checkpoint.RESULTS).read_text())["status"] == "finished"
+
+
+def test_a_temporary_file_a_kill_left_is_removed_when_the_run_resumes(interrupted_run, tmp_path):
+    config, _, data = interrupted_run
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / checkpoint.FILE).write_bytes(data)
+    left = target / f".{checkpoint.FILE}.999999.tmp"
+    left.write_bytes(data[:100])  # a write cut short by SIGKILL
+    run(replace(config, out=str(target)), resume=True, **QUIET)
+    assert not left.exists()
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        [checkpoint.FILE, checkpoint.RESULTS, "accuracy.png"])

@@ -97,3 +97,56 @@ def test_nettalk_values_other_than_0_and_1_raise_data_error(tmp_path, values):
     else:
         with pytest.raises(datasets.DataError, match="values other than 0 and 1"):
             datasets.load("nettalk", tmp_path)
+
+
+def mnist_folder(root: Path) -> dict:
+    """The four IDX files of a tiny MNIST, as bytes by file name."""
+    files = {}
+    for key, stem in datasets.MNIST_FILES.items():
+        shape = (4, 28, 28) if "images" in key else (4,)
+        values = np.arange(int(np.prod(shape))) % (256 if "images" in key else 10)
+        header = bytes([0, 0, 8, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape)
+        files[stem] = header + values.astype(np.uint8).tobytes()
+    return files
+
+
+@SETTINGS
+@given(which=st.sampled_from(sorted(datasets.MNIST_FILES.values())), how=corruptions)
+def test_a_corrupted_mnist_file_loads_or_raises_data_error(tmp_path, which, how):
+    folder = Path(tmp_path) / "mnist"
+    folder.mkdir(exist_ok=True)
+    for stem, data in mnist_folder(folder).items():
+        (folder / stem).write_bytes(corrupt(data, how) if stem == which else data)
+    try:
+        data = datasets.load("mnist", tmp_path)
+    except datasets.DataError:
+        return
+    assert data.train_x.shape[1] == 784 and data.train_y.max() <= 9
+
+
+def nmnist_bytes() -> bytes:
+    arrays = {}
+    for split, n in (("train", 3), ("test", 2)):
+        events = 4 * n
+        arrays.update({f"{split}_x": np.arange(events, dtype=np.uint8) % 34,
+                       f"{split}_y": np.arange(events, dtype=np.uint8) % 34,
+                       f"{split}_p": np.arange(events, dtype=np.uint8) % 2,
+                       f"{split}_t_us": np.arange(events, dtype=np.uint32) * 1000,
+                       f"{split}_offsets": np.arange(0, events + 1, 4, dtype=np.int64),
+                       f"{split}_labels": np.arange(n, dtype=np.uint8)})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@SETTINGS
+@given(how=corruptions)
+def test_a_corrupted_nmnist_file_loads_or_raises_data_error(tmp_path, how):
+    path = Path(tmp_path) / datasets.NMNIST_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(corrupt(nmnist_bytes(), how))
+    try:
+        data = datasets.load("nmnist", tmp_path)
+    except datasets.DataError:
+        return
+    assert data.train_x.ndim == 5 and data.train_y.max() <= 9

@@ -344,3 +344,45 @@ def test_online_rules_fixed_point_on_torch_equals_numpy(rule_name):
         np.testing.assert_array_equal(wb, wa)
     np.testing.assert_array_equal(seen_b, seen_a)
     np.testing.assert_array_equal(test_b, test_a)
+
+
+@pytest.mark.parametrize("changes", [dict(precision="fixed"),
+                                     dict(rule="opzo", batch_size=16, optimizer="adamw",
+                                          lr=2e-4, hidden=(32, 32), steps=4)])
+def test_a_torch_run_resumed_from_a_checkpoint_ends_as_the_run_never_stopped(tmp_path, changes):
+    """Checkpoints of the engine on torch tensors hold numpy arrays; resumed on torch, the run
+    ends with the same weights and optimiser state (exactly, on one thread count)."""
+    from dataclasses import replace
+
+    from lava_plastic import checkpoint
+    from lava_plastic.train import TrainConfig, run
+
+    base = TrainConfig(**dict(dict(epochs=2, max_train=96, max_test=20, progress=False,
+                                   device="torch-cpu"), **changes))
+    run(replace(base, out=str(tmp_path / "whole")), log=lambda *_: None)
+    saved = []
+    save = checkpoint.save
+
+    def keep(path, point):
+        save(path, point)
+        saved.append(Path(path).read_bytes())
+
+    checkpoint.save = keep
+    try:
+        run(replace(base, out=str(tmp_path / "kept"), checkpoint_every=2,
+                    checkpoint_unit="batch"), log=lambda *_: None)
+    finally:
+        checkpoint.save = save
+    (tmp_path / "resumed").mkdir()
+    (tmp_path / "resumed" / checkpoint.FILE).write_bytes(saved[len(saved) // 3])
+    run(replace(base, out=str(tmp_path / "resumed")), resume=True, log=lambda *_: None)
+    resumed = checkpoint.load(tmp_path / "resumed" / checkpoint.FILE)
+    whole = checkpoint.load(tmp_path / "whole" / checkpoint.FILE)
+    for a, b in zip(resumed.state.weights + resumed.state.feedback,
+                    whole.state.weights + whole.state.feedback):
+        assert np.array_equal(a, b)
+    if whole.state.opt_state:
+        assert resumed.state.opt_state[0] == whole.state.opt_state[0]
+        for a, b in zip(resumed.state.opt_state[1] + resumed.state.opt_state[2],
+                        whole.state.opt_state[1] + whole.state.opt_state[2]):
+            assert np.array_equal(a, b)

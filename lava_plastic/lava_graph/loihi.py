@@ -20,6 +20,7 @@ import numpy as np
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.proc.dense.process import Dense, LearningDense
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning.loihi_form import loihi_form, perturbation_form
 from lava_plastic.learning.plan import is_online
 from lava_plastic.lava_graph.plastic import StreamGraph, stock_dense_args
@@ -53,19 +54,21 @@ class LoihiGraph(StreamGraph):
                                  (plan.net.fixed, "form of the online rules runs in float"),
                                  (rule.feedback_kind == "backprop", "form does not backpropagate")):
                 if refused:
-                    raise ValueError(f"the learning engine {why}")
+                    raise LavaPlasticError(f"the learning engine {why}")
         if getattr(rule, "projected", False):
-            raise ValueError("LOCO's projector cannot run in the learning engine: (P x)_j mixes "
-                             "every presynaptic input of a synapse, whose rule reads only its "
-                             "own traces, and P comes from a batch's PCA, k-means and "
-                             "Gram-Schmidt; plain NP (rule np) has a learning-engine form")
+            raise LavaPlasticError("LOCO's projector cannot run in the learning engine: (P x)_j "
+                                   "mixes every presynaptic input of a synapse, whose rule reads "
+                                   "only its own traces, and P comes from a batch's PCA, k-means "
+                                   "and Gram-Schmidt; plain NP (rule np) has a learning-engine "
+                                   "form")
         if is_perturbative(rule) and plan.batch_size != 1:
-            raise ValueError("the learning engine writes every sample's update: batch size 1")
+            raise LavaPlasticError("the learning engine writes every sample's update: batch size 1")
         if plan.net.in_bits(0) != 0:
-            raise ValueError("the learning-engine form takes binary input spikes: set input_bits=0")
+            raise LavaPlasticError("the learning-engine form takes binary input spikes: set "
+                                   "input_bits=0")
         for x in (train_x, test_x):
             if x is not None and not np.all((np.asarray(x) == 0) | (np.asarray(x) == 1)):
-                raise ValueError("the learning-engine form takes binary input spikes (0/1)")
+                raise LavaPlasticError("the learning-engine form takes binary input spikes (0/1)")
         self.frozen_forward = frozen_forward
         super().__init__(plan, weights, train_x, train_y, test_x, test_y, bs)
 

@@ -26,6 +26,7 @@ import numpy as np
 from lava.magma.core.run_conditions import RunSteps
 from lava.proc.dense.process import Dense
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning.engine import check_weights, encode_input, init_feedback
 from lava_plastic.learning.plan import Plan, check_on_chip, is_online
 from lava_plastic.lava_graph import run_config
@@ -78,22 +79,23 @@ class StreamGraph:
         self.window = 2 * net.n_steps if self.perturbative else net.n_steps
         check_on_chip(plan.rule)
         if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+            raise LavaPlasticError(f"dropout must be in [0, 1), got {dropout!r}")
         if dropout and not self.online:
-            raise ValueError(f"dropout is an option of the online rules, not of {plan.rule.name}")
+            raise LavaPlasticError("dropout is an option of the online rules, not of "
+                                   f"{plan.rule.name}")
         self.dropout = float(dropout)
         self.batch_sizes = (plan.batch_size,) if batch_sizes is None else tuple(batch_sizes)
         if batch_sizes is not None and (sum(self.batch_sizes) != len(train_x)
                                         or max(self.batch_sizes) > plan.batch_size):
-            raise ValueError(f"batch sizes must cover the {len(train_x)} training rows, each at "
-                             f"most the plan's {plan.batch_size}")
+            raise LavaPlasticError(f"batch sizes must cover the {len(train_x)} training rows, each "
+                                   f"at most the plan's {plan.batch_size}")
         check_weights(net, weights)
         test_x = train_x[:0] if test_x is None else test_x
         test_y = train_y[:0] if test_y is None else test_y
         labels = check_labels(np.concatenate([np.asarray(train_y), np.asarray(test_y)]),
                               net.n_classes)
         if len(train_x) != len(train_y) or len(test_x) != len(test_y):
-            raise ValueError("each input needs one label")
+            raise LavaPlasticError("each input needs one label")
         self.plan, self.net = plan, net
         self.n_train, self.n_test = len(train_x), len(test_x)
         self.data = np.concatenate([encode_input(net, train_x), encode_input(net, test_x)])
@@ -200,7 +202,7 @@ class StreamGraph:
     def set_alpha(self, alpha: float):
         """The online rules' noise scale from the next run on (the epoch's, say)."""
         if not alpha > 0:
-            raise ValueError(f"the noise scale alpha must be positive, got {alpha!r}")
+            raise LavaPlasticError(f"the noise scale alpha must be positive, got {alpha!r}")
         for var in self.alphas:
             self._assign(var, alpha)
 
@@ -239,7 +241,7 @@ class StreamGraph:
     def evaluate(self) -> np.ndarray:
         """Present every test sample once with learning off. Returns their output spike counts."""
         if self.n_test == 0:
-            raise ValueError("no test samples were given")
+            raise LavaPlasticError("no test samples were given")
         self.present(self.n_train, self.n_test, learning=False)
         return self.counts(self.n_train, self.n_test)
 

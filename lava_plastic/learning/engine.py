@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning import synapse
 from lava_plastic.learning.network import PlasticNetwork
 from lava_plastic.learning.parallel import DataParallel
@@ -53,19 +54,20 @@ def init_weights(net: PlasticNetwork, seed: int, output_weight: float | None = N
     pattern, just below threshold for a small positive value: node perturbation cannot revive
     an output neuron that He-uniform weights leave silent for its own class)."""
     if not (np.isfinite(gain) and gain > 0):
-        raise ValueError(f"the initial weights' gain must be a positive number, got {gain!r}")
+        raise LavaPlasticError(f"the initial weights' gain must be a positive number, got {gain!r}")
     rng = np.random.default_rng([seed, 0x57])
     weights = []
     for k, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
         w = he_uniform(rng, (n_out, n_in), fan_in=n_in) * (gain * 2**net.weight_bits)
         if output_weight is not None and k == net.n_layers - 1:
             if not np.isfinite(output_weight):
-                raise ValueError(f"the output weight must be a finite number, got {output_weight!r}")
+                raise LavaPlasticError("the output weight must be a finite number, got "
+                                       f"{output_weight!r}")
             w = np.full((n_out, n_in), output_weight * 2.0**net.weight_bits)
         if net.fixed:
             w = np.rint(w).astype(np.int64)
             if w.min() < PLASTIC_WEIGHT_MIN or w.max() > PLASTIC_WEIGHT_MAX:
-                raise ValueError("initial weights do not fit 8 bits: lower weight_bits")
+                raise LavaPlasticError("initial weights do not fit 8 bits: lower weight_bits")
         weights.append(w)
     return tuple(weights)
 
@@ -75,18 +77,19 @@ def check_weights(net: PlasticNetwork, weights) -> None:
     finite, and in fixed point integers within the signed 8-bit range (nothing is rounded or
     clipped silently)."""
     if len(weights) != net.n_layers:
-        raise ValueError(f"need {net.n_layers} weight matrices, got {len(weights)}")
+        raise LavaPlasticError(f"need {net.n_layers} weight matrices, got {len(weights)}")
     for k, w in enumerate(weights):
         expected = (net.sizes[k + 1], net.sizes[k])
         if tuple(w.shape) != expected:
-            raise ValueError(f"layer {k}: weights must have shape {expected}, got {tuple(w.shape)}")
+            raise LavaPlasticError(f"layer {k}: weights must have shape {expected}, got "
+                                   f"{tuple(w.shape)}")
         w = to_numpy(w)
         if not np.all(np.isfinite(w)):
-            raise ValueError(f"layer {k}: weights hold NaN or infinite values")
+            raise LavaPlasticError(f"layer {k}: weights hold NaN or infinite values")
         if net.fixed and (not np.array_equal(w, np.round(w)) or np.min(w) < PLASTIC_WEIGHT_MIN
                           or np.max(w) > PLASTIC_WEIGHT_MAX):
-            raise ValueError(f"layer {k}: fixed-point weights must be integers in "
-                             f"[{PLASTIC_WEIGHT_MIN}, {PLASTIC_WEIGHT_MAX}]")
+            raise LavaPlasticError(f"layer {k}: fixed-point weights must be integers in "
+                                   f"[{PLASTIC_WEIGHT_MIN}, {PLASTIC_WEIGHT_MAX}]")
 
 
 def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
@@ -121,11 +124,11 @@ def encode_input(net: PlasticNetwork, x, sequence: bool = False) -> np.ndarray:
     x = to_numpy(x)
     shape = "(batch, steps, {})" if sequence else "(batch, {})"
     if x.ndim != (3 if sequence else 2) or x.shape[-1] != net.sizes[0]:
-        raise ValueError(f"input must have shape {shape.format(net.sizes[0])}, got {x.shape}")
+        raise LavaPlasticError(f"input must have shape {shape.format(net.sizes[0])}, got {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise ValueError("input holds NaN or infinite values")
+        raise LavaPlasticError("input holds NaN or infinite values")
     if x.size and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"input values must lie in [0, 1], got [{x.min()}, {x.max()}]")
+        raise LavaPlasticError(f"input values must lie in [0, 1], got [{x.min()}, {x.max()}]")
     payload = x.astype(np.float64) * 2**net.input_bits
     return np.rint(payload).astype(np.int64) if net.fixed else payload
 
@@ -164,9 +167,10 @@ def init_state(plan: Plan, weights=None, bs=None, optimizer=None, template=None,
     it). With ``template``, an array of another namespace or device (a torch tensor, say), the
     arrays are moved there and training runs there."""
     if dtype not in FLOAT_DTYPES:
-        raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        raise LavaPlasticError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
     if plan.net.fixed and dtype != "float64":
-        raise ValueError("fixed point computes in integers: the float32 option is for float networks")
+        raise LavaPlasticError("fixed point computes in integers: the float32 option is for float "
+                               "networks")
     weights = init_weights(plan.net, plan.rule.seed) if weights is None else tuple(weights)
     check_weights(plan.net, weights)
     feedback = init_feedback(plan, bs)
@@ -331,14 +335,14 @@ def train_epoch(plan: Plan, state: TrainState, x, labels, batch_size: int, optim
     check_weights(plan.net, state.weights)
     labels = check_targets(labels, plan.net.n_classes)
     if len(labels) != len(x):
-        raise ValueError(f"got {len(x)} inputs and {len(labels)} labels")
+        raise LavaPlasticError(f"got {len(x)} inputs and {len(labels)} labels")
     online_rule = is_online(plan.rule)
     if online_rule:
         check_online_options(plan, alpha, dropout)
     if isinstance(order, list):
         batches = [np.asarray(b) for b in order]
         if any(len(b) > batch_size or not len(b) for b in batches):
-            raise ValueError(f"every batch must hold 1 to {batch_size} samples")
+            raise LavaPlasticError(f"every batch must hold 1 to {batch_size} samples")
         order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
     else:
         order = np.asarray(order)
@@ -403,9 +407,10 @@ def check_targets(labels, n_classes: int) -> np.ndarray:
     if labels.ndim != 2:
         return check_labels(labels, n_classes)
     if labels.shape[1] != n_classes:
-        raise ValueError(f"multi-hot targets must have {n_classes} columns, got {labels.shape[1]}")
+        raise LavaPlasticError(f"multi-hot targets must have {n_classes} columns, got "
+                               f"{labels.shape[1]}")
     if not np.all((labels == 0) | (labels == 1)):
-        raise ValueError("multi-hot targets must hold only 0 and 1")
+        raise LavaPlasticError("multi-hot targets must hold only 0 and 1")
     return labels.astype(np.int64)
 
 
@@ -415,8 +420,8 @@ def check_one_class(rule, batch_labels) -> None:
     classes = np.unique(batch_labels, axis=0)
     if len(classes) > 1:
         shown = classes.tolist() if classes.ndim == 1 else f"{len(classes)} target codes"
-        raise ValueError(f"a batch mixes classes {shown}: {rule.name} with class_batches=True "
-                         f"learns from batches of one class")
+        raise LavaPlasticError(f"a batch mixes classes {shown}: {rule.name} with "
+                               "class_batches=True learns from batches of one class")
 
 
 def targets(labels, n_classes: int) -> np.ndarray:
@@ -426,11 +431,11 @@ def targets(labels, n_classes: int) -> np.ndarray:
 
 
 def check_online_options(plan: Plan, alpha: float, dropout: float) -> None:
-    """Refuse what the online rules cannot train with (one ``ValueError`` each)."""
+    """Refuse what the online rules cannot train with (one ``LavaPlasticError`` each)."""
     if plan.rule.noisy and not (np.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"the noise scale alpha must be positive, got {alpha!r}")
+        raise LavaPlasticError(f"the noise scale alpha must be positive, got {alpha!r}")
     if not (np.isfinite(dropout) and 0 <= dropout < 1):
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise LavaPlasticError(f"dropout must be in [0, 1), got {dropout!r}")
 
 
 def make_optimizer_for(net: PlasticNetwork, name: str, lr: float, weight_decay: float = 0.0):
@@ -438,8 +443,9 @@ def make_optimizer_for(net: PlasticNetwork, name: str, lr: float, weight_decay: 
     ``weight_decay`` in real weight units, converted to weight units."""
     if name == "sgd":
         if weight_decay:
-            raise ValueError("weight decay is an option of adamw")
+            raise LavaPlasticError("weight decay is an option of adamw")
         return None
     if net.fixed:
-        raise ValueError(f"{name} runs in float only; fixed point trains with the on-chip SGD rule")
+        raise LavaPlasticError(f"{name} runs in float only; fixed point trains with the on-chip "
+                               "SGD rule")
     return make_optimizer(name, lr * 2**net.weight_bits, weight_decay * 2.0**-net.weight_bits)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning.plan import LayerPlan
 
 TRACE_BITS = 7
@@ -112,9 +113,9 @@ def perturbation_form(lp: LayerPlan) -> LoihiForm:
     if lp.k == 0:
         rate_bits = int(round(math.log2(lp.n_steps)))
         if 2**rate_bits != lp.n_steps:
-            raise ValueError(f"the learning-engine form of node perturbation pairs the first "
-                             f"layer with its input's count: T must be a power of two, got "
-                             f"{lp.n_steps}")
+            raise LavaPlasticError(f"the learning-engine form of node perturbation pairs the first "
+                                   f"layer with its input's count: T must be a power of two, got "
+                                   f"{lp.n_steps}")
     shift = lp.lr_shift + rate_bits - lp.weight_exp
     if lp.fixed:  # two two-trace products: x1*y1 into the tag, then t*y2 into the weight
         shift += (FIXED_X1_IMPULSE_BITS - 2 * FIXED_TRACE_PRODUCT_SHIFT

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from lava_plastic import fixed_point as fp
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.network import PRECISIONS
 
 RESETS = ("zero", "subtract")
@@ -56,21 +57,22 @@ class PlasticNetwork:
     def __post_init__(self):
         object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+            raise LavaPlasticError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if len(self.sizes) < 2 or min(self.sizes) < 1:
-            raise ValueError(f"sizes must list at least input and output sizes >= 1, got {self.sizes}")
+            raise LavaPlasticError("sizes must list at least input and output sizes >= 1, got "
+                                   f"{self.sizes}")
         if self.reset not in RESETS:
-            raise ValueError(f"reset must be one of {RESETS}, got {self.reset!r}")
+            raise LavaPlasticError(f"reset must be one of {RESETS}, got {self.reset!r}")
         if self.output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+            raise LavaPlasticError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if self.sizes[-1] < 2:
-            raise ValueError("the output layer needs at least 2 classes")
+            raise LavaPlasticError("the output layer needs at least 2 classes")
         checks = [("n_steps", self.n_steps, 2, 10_000), ("du", self.du, 0, 4095),
                   ("dv", self.dv, 0, 4095), ("vth_bits", self.vth_bits, 0, 16),
                   ("weight_bits", self.weight_bits, 0, 12), ("input_bits", self.input_bits, 0, 16)]
         for name, value, lo, hi in checks:
             if int(value) != value or not lo <= value <= hi:
-                raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+                raise LavaPlasticError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
 
     @property
     def fixed(self) -> bool:

@@ -48,7 +48,7 @@ KEEP_BITS = 8
 def noise_scale(fixed: bool, alpha: float):
     """The noise scale as :func:`hidden_step` and :func:`hidden_delta` take it: ``alpha`` in
     float, the integer factor ``round(alpha * 2**ALPHA_BITS)`` in fixed point (one
-    ``ValueError`` where it rounds to 0)."""
+    ``LavaPlasticError`` where it rounds to 0)."""
     return fixed_scale(alpha, ALPHA_BITS, "the noise scale alpha") if fixed else alpha
 
 

@@ -22,6 +22,8 @@ from datetime import timedelta
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
+
 TIMEOUT = timedelta(minutes=10)
 """How long a rank waits for the others at a collective before it gives up (longer than any
 evaluation or data loading between two collectives)."""
@@ -102,7 +104,8 @@ class DataParallel:
             if differ:
                 detail = ", ".join(f"{k}: rank 0 {first.get(k)!r}, rank {rank} {other.get(k)!r}"
                                    for k in differ)
-                raise ValueError(f"distributed ranks disagree on the configuration ({detail})")
+                raise LavaPlasticError(f"distributed ranks disagree on the configuration "
+                                       f"({detail})")
 
 
 def _as_tensor(a):
@@ -118,14 +121,14 @@ def open_group(device: str) -> DataParallel:
     missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
                if k not in os.environ]
     if missing:
-        raise ValueError(f"distributed training is launched with torchrun (the environment "
-                         f"lacks {', '.join(missing)})")
+        raise LavaPlasticError(f"distributed training is launched with torchrun (the environment "
+                               f"lacks {', '.join(missing)})")
     try:
         import torch.distributed as dist
     except ImportError:
-        raise ValueError("distributed training needs torch, which is not installed") from None
+        raise LavaPlasticError("distributed training needs torch, which is not installed") from None
     if not dist.is_available():
-        raise ValueError("this torch build has no torch.distributed")
+        raise LavaPlasticError("this torch build has no torch.distributed")
     wire = "cpu"
     if device.startswith("cuda"):
         import torch

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from lava_plastic.engine import fire
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning import synapse
 from lava_plastic.learning.neuron import NeuronState, integrate, rest
 from lava_plastic.learning.parallel import DataParallel
@@ -156,10 +157,10 @@ def surrogate_gradient(plan: Plan, weights, payload, targets):
     run's first step drops its input. Returns one ``(n_out, n_in)`` array per layer, in weight
     units (the synapse's ``W``)."""
     if plan.net.fixed:
-        raise ValueError("the surrogate gradient is a float reference: use a float plan")
+        raise LavaPlasticError("the surrogate gradient is a float reference: use a float plan")
     layers, n_steps = plan.layers, plan.net.n_steps
     if not all(lp.memoryless for lp in layers):
-        raise ValueError("the surrogate gradient takes currents without memory (du = 4095)")
+        raise LavaPlasticError("the surrogate gradient takes currents without memory (du = 4095)")
     weights = [np.asarray(w, dtype=np.float64) for w in weights]
     scale = [2.0**lp.weight_exp for lp in layers]
     inputs, v_pre, spikes = [], [], []  # per step, per layer

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from lava_plastic import fixed_point as fp
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning.network import ACTIVITY_REGISTER_BITS, PlasticNetwork
 from lava_plastic.rules.loco import check_sigma, is_perturbative, layer_lr_factor
 from lava_plastic.rules.opzo import momentum_shift
@@ -116,8 +117,8 @@ def lr_shift(net: PlasticNetwork, lr: float, k: int) -> int:
     power of two (float uses the same power)."""
     shift = int(round(DELTA_SHIFT + net.in_bits(k) - net.weight_bits - math.log2(lr)))
     if not 0 <= shift <= MAX_LR_SHIFT:
-        raise ValueError(f"learning rate {lr} gives an accumulator shift {shift} outside "
-                         f"[0, {MAX_LR_SHIFT}]")
+        raise LavaPlasticError(f"learning rate {lr} gives an accumulator shift {shift} outside "
+                               f"[0, {MAX_LR_SHIFT}]")
     return shift
 
 
@@ -131,10 +132,10 @@ def trace_decay(net: PlasticNetwork, traced: bool):
 
 def check_on_chip(rule: Rule) -> None:
     """Refuse, for a Lava graph, a rule with no on-chip form: spatial BP is the engine's
-    reference (one ``ValueError``)."""
+    reference (one ``LavaPlasticError``)."""
     if getattr(rule, "feedback_kind", None) == "backprop":
-        raise ValueError(f"spatial BP ({rule.name}) runs in the engine only: it is the "
-                         f"reference, not an on-chip rule")
+        raise LavaPlasticError(f"spatial BP ({rule.name}) runs in the engine only: it is the "
+                               f"reference, not an on-chip rule")
 
 
 def is_online(rule: Rule) -> bool:
@@ -144,24 +145,25 @@ def is_online(rule: Rule) -> bool:
 
 
 def check_rule(net: PlasticNetwork, rule: Rule) -> None:
-    """Refuse a rule the network cannot be trained with (one ``ValueError``)."""
+    """Refuse a rule the network cannot be trained with (one ``LavaPlasticError``)."""
     if rule.n_classes != net.n_classes:
-        raise ValueError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
+        raise LavaPlasticError(f"rule has {rule.n_classes} classes, network {net.n_classes}")
     online = is_online(rule)
     if is_perturbative(rule):
         if net.output != "spiking":
-            raise ValueError(f"{rule.name} learns from output spike counts: use output='spiking'")
+            raise LavaPlasticError(f"{rule.name} learns from output spike counts: use "
+                                   "output='spiking'")
         check_sigma(rule.sigma, net.vth_bits)
         narrowest = min(net.sizes[:-1])
         if rule.projected and rule.rank > narrowest:
-            raise ValueError(f"rank {rule.rank} exceeds the narrowest layer input "
-                             f"({narrowest} neurons)")
+            raise LavaPlasticError(f"rank {rule.rank} exceeds the narrowest layer input "
+                                   f"({narrowest} neurons)")
         return
     if online and net.output != "readout":
-        raise ValueError(f"{rule.name} learns from the error of a readout output: use "
-                         f"output='readout'")
+        raise LavaPlasticError(f"{rule.name} learns from the error of a readout output: use "
+                               f"output='readout'")
     if not online and net.output != "spiking":
-        raise ValueError(f"{rule.name} learns from output spikes: use output='spiking'")
+        raise LavaPlasticError(f"{rule.name} learns from output spikes: use output='spiking'")
     if online and net.fixed:
         for refused, why in ((rule.feedback_kind == "backprop", "spatial BP runs in float: it "
                               "is the reference"),
@@ -169,15 +171,15 @@ def check_rule(net: PlasticNetwork, rule: Rule) -> None:
                               f"e = o - y, not {rule.loss}'s"),
                              (rule.scale_by_alpha, "fixed point drops eq. 6's 1/alpha")):
             if refused:
-                raise ValueError(f"{rule.name}: {why}")
+                raise LavaPlasticError(f"{rule.name}: {why}")
         if rule.feedback_kind == "momentum":  # 1 - lambda must be a power of two
             momentum_shift(rule.momentum)
     if getattr(rule, "antithetic", False) and net.n_steps % 2:
-        raise ValueError(f"antithetic noise pairs consecutive steps: the number of steps must "
-                         f"be even, got {net.n_steps}")
+        raise LavaPlasticError("antithetic noise pairs consecutive steps: the number of steps "
+                               f"must be even, got {net.n_steps}")
     if online and net.n_steps <= net.n_layers:
-        raise ValueError(f"a readout {net.n_layers} layers deep first sees a sample at step "
-                         f"{net.n_layers}: use more than {net.n_layers} steps")
+        raise LavaPlasticError(f"a readout {net.n_layers} layers deep first sees a sample at step "
+                               f"{net.n_layers}: use more than {net.n_layers} steps")
 
 
 def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
@@ -187,7 +189,7 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
     weight, and the write adds its rounding noise, below ``2**lr_shift``."""
     check_rule(net, rule)
     if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+        raise LavaPlasticError(f"batch size must be a positive integer, got {batch_size!r}")
     if rule.surrogate == "sigmoid":
         width, table = sigmoid_surrogate_table(net.vth_scaled, rule.psi_width)
         float_width = rule.psi_width * net.vth
@@ -217,9 +219,9 @@ def compile_plan(net: PlasticNetwork, rule: Rule, batch_size: int = 1) -> Plan:
         shift = lr_shift(net, lr, k)
         # the write adds rounding noise below 2**shift to the register
         if net.fixed and acc_bound + 2**shift > 2 ** (ACC_BITS - 1):
-            raise ValueError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
-                             f"saturate the {ACC_BITS}-bit update accumulator; use a smaller "
-                             f"batch or fewer steps")
+            raise LavaPlasticError(f"layer {k}: {batch_size} samples of {net.n_steps} steps can "
+                                   f"saturate the {ACC_BITS}-bit update accumulator; use a smaller "
+                                   f"batch or fewer steps")
         term_bound = (PLASTIC_WEIGHT_MAX + 1) * max_in
         forward_bound = term_bound * net.sizes[k]
         forward_matmul, forward_chunks = fp.exact_product(term_bound, net.sizes[k])

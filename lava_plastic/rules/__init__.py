@@ -2,6 +2,7 @@
 leading batch axis (:mod:`~lava_plastic.rules.base`, :mod:`~lava_plastic.rules.feedback`)."""
 from __future__ import annotations
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.rules.drtp import DFA, DRTP, SDFA
 from lava_plastic.rules.loco import LOCO, NP
 from lava_plastic.rules.opzo import OPZO, OPZODFA, OTTTBP, ZO
@@ -13,5 +14,5 @@ RULES = {rule.name: rule for rule in (DRTP, DFA, SDFA, OPZO, ZO, OPZODFA, OTTTBP
 def make_rule(name: str, **hyper_parameters):
     """The rule called ``name`` (:data:`RULES`) with ``hyper_parameters``."""
     if name not in RULES:
-        raise ValueError(f"unknown rule {name!r}; choose from {', '.join(RULES)}")
+        raise LavaPlasticError(f"unknown rule {name!r}; choose from {', '.join(RULES)}")
     return RULES[name](**hyper_parameters)

@@ -35,6 +35,7 @@ from typing import Protocol
 
 import numpy as np
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.xp import NUMPY, clamp, like
 
 B_SHIFT = 7
@@ -80,22 +81,22 @@ def is_number(value) -> bool:
 
 
 def check_hyper_parameters(rule) -> None:
-    """The checks every rule value makes in ``__post_init__``: one ``ValueError`` each."""
+    """The checks every rule value makes in ``__post_init__``: one ``LavaPlasticError`` each."""
     if not (is_number(rule.lr) and math.isfinite(rule.lr) and rule.lr > 0):
-        raise ValueError(f"learning rate must be a positive number, got {rule.lr!r}")
+        raise LavaPlasticError(f"learning rate must be a positive number, got {rule.lr!r}")
     if int(rule.n_classes) != rule.n_classes or rule.n_classes < 2:
-        raise ValueError(f"n_classes must be an integer >= 2, got {rule.n_classes!r}")
+        raise LavaPlasticError(f"n_classes must be an integer >= 2, got {rule.n_classes!r}")
     if int(rule.seed) != rule.seed or rule.seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {rule.seed!r}")
+        raise LavaPlasticError(f"seed must be a non-negative integer, got {rule.seed!r}")
     if rule.surrogate not in SURROGATES:
-        raise ValueError(f"surrogate must be one of {SURROGATES}, got {rule.surrogate!r}")
+        raise LavaPlasticError(f"surrogate must be one of {SURROGATES}, got {rule.surrogate!r}")
     sigmoid = rule.surrogate == "sigmoid"
     low, interval = (SIGMOID_MIN_WIDTH, f"[{SIGMOID_MIN_WIDTH}, 4]") if sigmoid else (0, "(0, 4]")
     width = rule.psi_width
     if not (is_number(width) and (low <= width if sigmoid else low < width)
             and width <= 4):
-        raise ValueError(f"psi_width of the {rule.surrogate} surrogate must be in {interval}, "
-                         f"got {width!r}")
+        raise LavaPlasticError(f"psi_width of the {rule.surrogate} surrogate must be in "
+                               f"{interval}, got {width!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,14 +114,14 @@ def check_labels(labels, n_classes: int) -> np.ndarray:
     ``0 .. n_classes - 1`` (one error naming the first bad label)."""
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise ValueError(f"labels must be a 1-D array, got shape {labels.shape}")
+        raise LavaPlasticError(f"labels must be a 1-D array, got shape {labels.shape}")
     if labels.dtype.kind not in "iu":
         if not np.all(np.isfinite(labels)) or not np.array_equal(labels, np.round(labels)):
-            raise ValueError("labels must be integers")
+            raise LavaPlasticError("labels must be integers")
     labels = labels.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(f"label {bad} is outside the classes 0..{n_classes - 1}")
+        raise LavaPlasticError(f"label {bad} is outside the classes 0..{n_classes - 1}")
     return labels
 
 

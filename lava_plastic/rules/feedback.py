@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_plastic import fixed_point as fp
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.rules.base import B_SHIFT, he_uniform
 
 
@@ -35,7 +36,7 @@ def quantize_projection(b) -> np.ndarray:
     keep every entry below 1 in magnitude, so nothing saturates for n_k >= 7."""
     q = np.rint(np.asarray(b) * 2**B_SHIFT).astype(np.int64)
     if q.size and (q.min() < -128 or q.max() > 127):
-        raise ValueError("B entries do not fit signed 8 bits (|B| must stay below 1)")
+        raise LavaPlasticError("B entries do not fit signed 8 bits (|B| must stay below 1)")
     return q
 
 
@@ -44,12 +45,12 @@ def projection_weights(bs, n_classes: int, hidden_sizes, fixed: bool) -> tuple[n
     bits in fixed point), after checking there is one ``(n_classes, n_k)`` matrix per hidden
     layer."""
     if len(bs) != len(hidden_sizes):
-        raise ValueError(f"need {len(hidden_sizes)} B matrices, got {len(bs)}")
+        raise LavaPlasticError(f"need {len(hidden_sizes)} B matrices, got {len(bs)}")
     for b, n in zip(bs, hidden_sizes):
         if np.shape(b) != (n_classes, n):
-            raise ValueError(f"B must have shape ({n_classes}, {n}), got {np.shape(b)}")
+            raise LavaPlasticError(f"B must have shape ({n_classes}, {n}), got {np.shape(b)}")
         if not np.all(np.isfinite(b)):
-            raise ValueError("B holds NaN or infinite values")
+            raise LavaPlasticError("B holds NaN or infinite values")
     if fixed:
         return tuple(quantize_projection(b) for b in bs)
     return tuple(np.asarray(b, dtype=np.float64) * 2**B_SHIFT for b in bs)

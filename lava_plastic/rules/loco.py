@@ -66,6 +66,7 @@ from typing import ClassVar
 import numpy as np
 
 from lava_plastic import fixed_point as fp
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.noise import DISTRIBUTIONS, NOISE_BITS, STREAM_PERTURBATION, row_perturbation
 from lava_plastic.rules.base import (DELTA_BITS, DELTA_SHIFT, check_hyper_parameters,
                                      is_number)
@@ -126,16 +127,18 @@ class NP:
         check_hyper_parameters(self)
         if not (is_number(self.sigma) and math.isfinite(self.sigma)
                 and self.sigma > 0):
-            raise ValueError(f"sigma must be a positive number, got {self.sigma!r}")
+            raise LavaPlasticError(f"sigma must be a positive number, got {self.sigma!r}")
         if self.hidden_lr is not None and not (is_number(self.hidden_lr)
                                                and math.isfinite(self.hidden_lr)
                                                and self.hidden_lr > 0):
-            raise ValueError(f"hidden_lr must be a positive number, got {self.hidden_lr!r}")
+            raise LavaPlasticError(f"hidden_lr must be a positive number, got {self.hidden_lr!r}")
         if self.noise not in DISTRIBUTIONS:
-            raise ValueError(f"unknown noise {self.noise!r}; choose from {', '.join(DISTRIBUTIONS)}")
+            raise LavaPlasticError(f"unknown noise {self.noise!r}; choose from "
+                                   f"{', '.join(DISTRIBUTIONS)}")
         for field in ("perturb_output", "class_batches"):
             if not isinstance(getattr(self, field), bool):
-                raise ValueError(f"{field} must be True or False, got {getattr(self, field)!r}")
+                raise LavaPlasticError(f"{field} must be True or False, got "
+                                       f"{getattr(self, field)!r}")
 
     def layer_lr(self, k: int, n_layers: int) -> float:
         """``eta`` of layer ``k`` (eq. 2: ``lr``, the hidden layers ``hidden_lr`` if set); the
@@ -175,10 +178,10 @@ class LOCO(NP):
         for field, low in (("rank", 1), ("clusters", 1), ("buffer", 1), ("kmeans_iters", 1)):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{field} must be an integer >= {low}, got {value!r}")
+                raise LavaPlasticError(f"{field} must be an integer >= {low}, got {value!r}")
         if self.clusters > self.buffer:
-            raise ValueError(f"{self.clusters} clusters need a buffer of at least as many "
-                             f"directions, got buffer {self.buffer}")
+            raise LavaPlasticError(f"{self.clusters} clusters need a buffer of at least as many "
+                                   f"directions, got buffer {self.buffer}")
 
 
 def is_perturbative(rule) -> bool:
@@ -213,7 +216,8 @@ def sigma_scale(fixed: bool, sigma: float):
         return sigma
     scaled = int(round(sigma * 2**SIGMA_BITS))
     if scaled < 1:
-        raise ValueError(f"sigma {sigma} is below the fixed-point resolution 2**-{SIGMA_BITS}")
+        raise LavaPlasticError(f"sigma {sigma} is below the fixed-point resolution "
+                               f"2**-{SIGMA_BITS}")
     return scaled
 
 
@@ -234,9 +238,9 @@ def check_sigma(sigma: float, vth_bits: int) -> None:
     (:data:`BIAS_LIMIT`) in either precision (the float model is the fixed one's limit)."""
     largest = sigma * 4.5 * 2 ** (vth_bits + fp.VTH_SHIFT)  # |xi| <= 4.32 (the Gaussian table)
     if largest >= BIAS_LIMIT:
-        raise ValueError(f"sigma {sigma} perturbs the membrane by up to {largest:.0f} register "
-                         f"units, beyond the LIF bias's {BIAS_LIMIT}; use sigma below "
-                         f"{BIAS_LIMIT / (4.5 * 2 ** (vth_bits + fp.VTH_SHIFT)):.3g}")
+        raise LavaPlasticError(f"sigma {sigma} perturbs the membrane by up to {largest:.0f} "
+                               f"register units, beyond the LIF bias's {BIAS_LIMIT}; use sigma "
+                               f"below {BIAS_LIMIT / (4.5 * 2 ** (vth_bits + fp.VTH_SHIFT)):.3g}")
 
 
 def squared_count_error(counts, targets, n_steps: int, xp):

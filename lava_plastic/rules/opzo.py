@@ -74,6 +74,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lava_plastic import fixed_point as fp
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.noise import DISTRIBUTIONS
 from lava_plastic.xp import int64
 from lava_plastic.rules.base import check_hyper_parameters, is_number
@@ -104,10 +105,10 @@ hundred units per unit estimate), an int64 register."""
 
 
 def fixed_scale(value: float, bits: int, what: str) -> int:
-    """``round(value * 2**bits)``, refusing a scale that rounds to 0 (one ``ValueError``)."""
+    """``round(value * 2**bits)``, refusing a scale that rounds to 0 (one ``LavaPlasticError``)."""
     scaled = int(round(value * 2**bits))
     if scaled < 1:
-        raise ValueError(f"{what} {value} is below the fixed-point resolution 2**-{bits}")
+        raise LavaPlasticError(f"{what} {value} is below the fixed-point resolution 2**-{bits}")
     return scaled
 
 
@@ -115,7 +116,7 @@ def momentum_shift(momentum: float) -> int:
     """Fixed point: ``1 - lam`` as a power of two ``2**-shift`` (eq. 6's moving average as a
     shift, as learning rates are), refusing ``lam`` below 0.5 or above ``1 - 2**-40``."""
     if not 0.5 <= momentum <= 1 - 2**-40:
-        raise ValueError(f"fixed point takes momentum in [0.5, 1 - 2**-40], got {momentum}")
+        raise LavaPlasticError(f"fixed point takes momentum in [0.5, 1 - 2**-40], got {momentum}")
     return int(round(-math.log2(1 - momentum)))
 
 
@@ -258,24 +259,25 @@ class OPZO:
         check_hyper_parameters(self)
         for label, value in (("alpha", self.alpha), ("alpha_end", self.alpha_end)):
             if not (is_number(value) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{label} must be a positive number, got {value!r}")
+                raise LavaPlasticError(f"{label} must be a positive number, got {value!r}")
         if not (is_number(self.momentum) and 0 <= self.momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+            raise LavaPlasticError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.two_point and self.feedback_kind != "momentum":
-            raise ValueError(f"two_point is eq. 5's estimate of OPZO's M, not an option of "
-                             f"{self.name}")
+            raise LavaPlasticError(f"two_point is eq. 5's estimate of OPZO's M, not an option of "
+                                   f"{self.name}")
         gain = self.feedback_gain
         if not (is_number(gain) and math.isfinite(gain) and gain >= 1
                 and math.log2(gain) == int(math.log2(gain)) and gain <= 2**M_BITS):
-            raise ValueError(f"feedback gain must be a power of two from 1 to 2**{M_BITS}, got "
-                             f"{gain!r}")
+            raise LavaPlasticError(f"feedback gain must be a power of two from 1 to 2**{M_BITS}, "
+                                   f"got {gain!r}")
         if gain != 1 and self.feedback_kind != "momentum":
-            raise ValueError(f"feedback_gain scales OPZO's M e, not an option of {self.name}")
+            raise LavaPlasticError(f"feedback_gain scales OPZO's M e, not an option of {self.name}")
         for label, value, allowed in (("noise", self.noise, DISTRIBUTIONS),
                                       ("noise site", self.site, NOISE_SITES),
                                       ("loss", self.loss, LOSSES)):
             if value not in allowed:
-                raise ValueError(f"unknown {label} {value!r}; choose from {', '.join(allowed)}")
+                raise LavaPlasticError(f"unknown {label} {value!r}; choose from "
+                                       f"{', '.join(allowed)}")
 
     @property
     def noisy(self) -> bool:

@@ -8,6 +8,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning.plan import LayerPlan
 
 
@@ -37,7 +38,7 @@ class MomentumFeedback(AbstractProcess):
         shape = (plan.n_out, int(n_classes))
         m = np.zeros(shape) if m is None else np.asarray(m)  # fixed point: int64 registers
         if m.shape != shape:
-            raise ValueError(f"M of layer {plan.k} must have shape {shape}, got {m.shape}")
+            raise LavaPlasticError(f"M of layer {plan.k} must have shape {shape}, got {m.shape}")
         self.e_in = InPort(shape=(int(n_classes),))
         self.o_in = InPort(shape=(int(n_classes),))
         self.m_out = OutPort(shape=(plan.n_out,))

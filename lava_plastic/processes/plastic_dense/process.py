@@ -8,6 +8,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from lava_plastic.errors import LavaPlasticError
 from lava_plastic.learning.plan import LayerPlan
 
 
@@ -46,11 +47,11 @@ class PlasticDense(AbstractProcess):
     def __init__(self, *, plan: LayerPlan, weights: np.ndarray, clean: bool = False, rule=None,
                  batch_sizes=(1,), name: ty.Optional[str] = None) -> None:
         if np.shape(weights) != (plan.n_out, plan.n_in):
-            raise ValueError(f"layer {plan.k}: weights must have shape {(plan.n_out, plan.n_in)}, "
-                             f"got {np.shape(weights)}")
+            raise LavaPlasticError(f"layer {plan.k}: weights must have shape "
+                                   f"{(plan.n_out, plan.n_in)}, got {np.shape(weights)}")
         sizes = np.asarray(batch_sizes)
         if sizes.ndim != 1 or not sizes.size or sizes.dtype.kind not in "iu" or sizes.min() < 1:
-            raise ValueError(f"batch sizes must be positive integers, got {batch_sizes!r}")
+            raise LavaPlasticError(f"batch sizes must be positive integers, got {batch_sizes!r}")
         super().__init__(plan=plan, clean=bool(clean), rule=rule, name=name)
         self.s_in = InPort(shape=(plan.n_in,))
         self.delta_in = InPort(shape=(plan.n_out,))

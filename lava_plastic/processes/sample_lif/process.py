@@ -8,6 +8,8 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from lava_plastic.errors import LavaPlasticError
+
 
 class SampleLIF(AbstractProcess):
     """Leaky integrate-and-fire neurons (Lava's ``LIF`` dynamics) for a stream of samples of
@@ -36,7 +38,7 @@ class SampleLIF(AbstractProcess):
         name: ty.Optional[str] = None,
     ) -> None:
         if int(sample_steps) != sample_steps or sample_steps < 1:
-            raise ValueError(f"sample_steps must be a positive integer, got {sample_steps}")
+            raise LavaPlasticError(f"sample_steps must be a positive integer, got {sample_steps}")
         super().__init__(shape=shape, sample_steps=int(sample_steps), name=name)
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)

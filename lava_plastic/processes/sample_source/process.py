@@ -8,6 +8,8 @@ from lava.magma.core.process.ports.ports import OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from lava_plastic.errors import LavaPlasticError
+
 
 class SampleSource(AbstractProcess):
     """Presents samples one after another, each for ``sample_steps`` time steps.
@@ -33,11 +35,12 @@ class SampleSource(AbstractProcess):
         data = np.asarray(data)
         labels = np.asarray(labels)
         if data.ndim != 2 or labels.shape != (data.shape[0],):
-            raise ValueError(f"data must be (n, features) with n labels, got {data.shape} and {labels.shape}")
+            raise LavaPlasticError(f"data must be (n, features) with n labels, got {data.shape} "
+                                   f"and {labels.shape}")
         if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+            raise LavaPlasticError(f"labels must lie in 0..{n_classes - 1}")
         if int(sample_steps) != sample_steps or sample_steps < 1:
-            raise ValueError(f"sample_steps must be a positive integer, got {sample_steps}")
+            raise LavaPlasticError(f"sample_steps must be a positive integer, got {sample_steps}")
         super().__init__(n_classes=int(n_classes), sample_steps=int(sample_steps), name=name)
         self.s_out = OutPort(shape=(data.shape[1],))
         self.label_out = OutPort(shape=(int(n_classes),))
