@@ -302,7 +302,7 @@ def add_training_arguments(tr: argparse.ArgumentParser) -> None:
                     help="np, loco: ordinary shuffled batches (np's default)")
     tr.add_argument("--hidden-lr", type=float, default=None,
                     help="np, loco: the hidden layers' learning rate, when it differs from --lr "
-                         "(default: --lr; np on mnist 2**-11)")
+                         "(default: --lr; np on mnist 2**-11, loco on nettalk 2**-5)")
     tr.add_argument("--output-init", type=float, default=None,
                     help="start every output weight at this real value (default: He-uniform; "
                          "np and loco 0.3 / sqrt(the last hidden layer's width))")
