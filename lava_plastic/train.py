@@ -1,10 +1,13 @@
 """Training runs: one configuration value in, a results dictionary out (and files on disk).
 
-``run(config)`` trains a rule (DRTP, DFA, sDFA; OPZO, ZO_sp, OPZO-DFA, OTTT-BP) on a data set with the chosen backend (the
-batched ``engine`` or the ``lava`` process graph), precision and model (spiking ``lif`` or the
-DRTP paper's ``tanh`` network), evaluates on the test split after every epoch and writes
-``results.json`` and ``accuracy.png`` into ``config.out``. The engine needs no Lava; the ``lava``
-backend says so when Lava is not installed.
+``run(config)`` trains a rule (DRTP, DFA, sDFA; OPZO, ZO_sp, OPZO-DFA, OTTT-BP; NP, LOCO) on a
+data set with the chosen backend (the batched ``engine`` or the ``lava`` process graph), precision
+and model (spiking ``lif`` or the DRTP paper's ``tanh`` network), evaluates on the test split
+after every epoch and writes ``results.json`` and ``accuracy.png`` into ``config.out``, which is
+checked before any work (:func:`prepare_output`). The engine also writes checkpoints there
+(:mod:`lava_plastic.checkpoint`) and ``run(config, resume=True)`` continues from one exactly. The
+engine needs no Lava; the ``lava`` backend says so when Lava is not installed. ``run_continual``
+learns the classes one after another.
 """
 from __future__ import annotations
 
