@@ -42,7 +42,6 @@ import numpy as np
 
 from common import RESULTS, write_results
 from lava_plastic.learning import compile_plan, engine, perturbation
-from lava_plastic.xp import namespace
 from lava_plastic.train import (TrainConfig, class_batches, load_data, rule_defaults, run,
                                 run_continual)
 
@@ -317,15 +316,12 @@ def oracle(args):
             return out
         counts, accs, after = out
         gradient = perturbation.surrogate_gradient(plan, weights, np.asarray(payload), targets)
+        if args.projected:
+            gradient = perturbation.projected_gradient(plan, weights, payload, gradient,
+                                                       directions)
         accs = list(accs)
-        inputs = perturbation.forward(plan, weights, payload, [None] * len(plan.layers),
-                                      namespace(payload))[0] if args.projected else None
         for k in args.layers:
             g = gradient[k]
-            if args.projected:
-                q, _ = perturbation.projector_basis(plan.rule, np.asarray(inputs[k]),
-                                                    directions[k])
-                g = (g @ q) @ q.T
             if k not in scale:
                 mean = sum(np.asarray(original(plan, weights, payload, targets,
                                                np.asarray(rows) + 10**7 * (draw + 1), True,

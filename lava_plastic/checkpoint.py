@@ -22,13 +22,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lava_plastic.errors import LavaPlasticError
+from lava_plastic.errors import DAMAGED_ARCHIVE, LavaPlasticError
 from lava_plastic.learning.engine import TrainState
 from lava_plastic.xp import like, to_numpy
 
@@ -68,7 +67,7 @@ def write_atomically(path: Path, write) -> None:
     over ``path``: readers see the old file or the whole new one. On failure (a full disk,
     say) the temporary file is removed, ``path`` is unchanged and the ``OSError`` propagates."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # as leftovers() finds it
     try:
         with open(temporary, "wb") as file:
             write(file)
@@ -88,6 +87,13 @@ def write_atomically(path: Path, write) -> None:
         pass
     finally:
         os.close(folder)
+
+
+def leftovers(path: Path) -> list[Path]:
+    """The temporary files of :func:`write_atomically` for ``path`` that a process killed while
+    writing left behind."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
 def write_json(path: Path, value) -> None:
@@ -178,7 +184,7 @@ def load(path: Path, template=None) -> Checkpoint:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as err:
+    except DAMAGED_ARCHIVE as err:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated "
                               f"({type(err).__name__}: {str(err)[:80]})") from None
     try:
@@ -194,10 +200,10 @@ def load(path: Path, template=None) -> Checkpoint:
     try:
         seen = arrays.pop("seen", None)
         layout = header["layout"]
-        host = {name: _decode(layout[name], arrays, lambda a: a) for name in ("rule_state",)}
-        engine = {name: _decode(layout[name], arrays, lambda a: like(template, a))
-                  for name in STATE_FIELDS if name != "rule_state"}
-        state = TrainState(**engine, **host)
+        state = TrainState(**{  # the rule's state stays on the host
+            name: _decode(layout[name], arrays,
+                          (lambda a: a) if name == "rule_state" else (lambda a: like(template, a)))
+            for name in STATE_FIELDS})
         checkpoint = Checkpoint(config=dict(header["config"]), data=list(header["data"]),
                                 epoch=int(header["epoch"]), batch=int(header["batch"]),
                                 rng_state=dict(header["rng_state"]),

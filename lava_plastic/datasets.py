@@ -15,14 +15,13 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lava_plastic.errors import LavaPlasticError
+from lava_plastic.errors import DAMAGED_ARCHIVE, LavaPlasticError
 
 DATA_ENV_VAR = "LAVA_PLASTIC_DATA"
 
@@ -210,10 +209,10 @@ def _load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
             if missing:
                 raise DataError(f"{path}: missing arrays {missing}")
             return {k: npz[k] for k in keys}
-    except (OSError, ValueError, zlib.error, EOFError, zipfile.BadZipFile) as err:
+    except DAMAGED_ARCHIVE as err:
         if isinstance(err, DataError):
             raise
-        raise DataError(f"{path}: cannot read ({err})") from err
+        raise DataError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
 
 
 def load_nettalk(data_dir: str | os.PathLike | None = None) -> Dataset:

@@ -746,11 +746,9 @@ def data_fingerprint(data: datasets.Dataset) -> list[int]:
 
 
 def _fingerprint(config: TrainConfig, data: datasets.Dataset) -> dict:
-    """What every rank of a distributed run must share: the configuration (but where it
-    writes) and the data it loaded."""
-    what = {k: v for k, v in asdict(config).items() if k not in ("out", "progress")}
-    what["data"] = data_fingerprint(data)
-    return what
+    """What every rank of a distributed run must share: what it computes
+    (:func:`run_settings`) and the data it loaded."""
+    return dict(run_settings(config), data=data_fingerprint(data))
 
 
 def _resumable(config: TrainConfig, data: datasets.Dataset) -> checkpoint.Checkpoint:
@@ -1061,10 +1059,9 @@ def prepare_output(out, resume: bool = False, overwrite: bool = False) -> None:
         if overwrite and not resume:
             for name in RUN_FILES:
                 (out / name).unlink(missing_ok=True)
-        if out.is_dir():  # what a process killed while writing left (checkpoint.write_atomically)
-            for name in RUN_FILES:
-                for stale in out.glob(f".{name}.*.tmp"):
-                    stale.unlink()
+        for name in RUN_FILES:  # what a process killed while writing left
+            for stale in checkpoint.leftovers(out / name):
+                stale.unlink()
     except OSError as err:
         raise RunFilesError(f"cannot write into the output folder {out}: "
                             f"{err.strerror or err}") from None

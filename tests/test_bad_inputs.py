@@ -1,13 +1,15 @@
 """Bad input, table-driven (issue 11): every bad value on the command line gives one line on
 stderr naming the problem and exit status 2, before any work (no output folder appears); every
 bad data file raises the loaders' ``DataError``; every bad argument to the public API raises
-the library's :class:`~lava_plastic.errors.LavaPlasticError` naming it. 120 cases in all."""
+the library's :class:`~lava_plastic.errors.LavaPlasticError` naming it. 121 cases in all."""
 import json
 import os
 
 import numpy as np
 import pytest
 
+from fakes import (files, idx_bytes, npz_bytes, nettalk_arrays, unknown_compression,
+                   write)
 from lava_plastic import LavaPlasticError, checkpoint, cli, datasets
 from lava_plastic.learning import PlasticNetwork, compile_plan, engine
 from lava_plastic.rules import make_rule
@@ -134,103 +136,49 @@ def test_bad_command_line_is_one_line_before_any_work(command, argv, message, pl
     assert not (tmp_path / "run").exists()
 
 
-def npz(path, **arrays):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **arrays)
-
-
-def nettalk_arrays(**changes):
-    rng = np.random.default_rng(0)
-    arrays = dict(train_x=(rng.random((6, 189)) < 0.04).astype(np.uint8),
-                  train_y=(rng.random((6, 26)) < 0.2).astype(np.uint8),
-                  test_x=(rng.random((3, 189)) < 0.04).astype(np.uint8),
-                  test_y=(rng.random((3, 26)) < 0.2).astype(np.uint8))
-    arrays.update(changes)
-    return arrays
-
-
-def nmnist_arrays(**changes):
-    arrays = {}
-    for split, n in (("train", 3), ("test", 2)):
-        events = 4 * n
-        arrays.update({f"{split}_x": np.arange(events, dtype=np.uint8) % 34,
-                       f"{split}_y": np.arange(events, dtype=np.uint8) % 34,
-                       f"{split}_p": np.arange(events, dtype=np.uint8) % 2,
-                       f"{split}_t_us": np.arange(events, dtype=np.uint32) * 1000,
-                       f"{split}_offsets": np.arange(0, events + 1, 4, dtype=np.int64),
-                       f"{split}_labels": np.arange(n, dtype=np.uint8)})
-    arrays.update(changes)
-    return arrays
-
-
-def idx(path, array, magic=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = (magic if magic is not None else bytes([0, 0, 8, array.ndim]))
-    dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + dims + array.astype(np.uint8).tobytes())
-
-
-def mnist_files(root, **changes):
-    files = dict(train_images=np.zeros((4, 28, 28)), train_labels=np.arange(4),
-                 test_images=np.zeros((2, 28, 28)), test_labels=np.arange(2))
-    files.update(changes)
-    for key, stem in datasets.MNIST_FILES.items():
-        idx(root / "mnist" / stem, files[key])
-
-
-NETTALK = datasets.NETTALK_FILE
-NMNIST = datasets.NMNIST_FILE
-LOADER_CASES = [
-    ("nettalk", lambda r: npz(r / NETTALK, **nettalk_arrays(train_x=np.full((6, 189), np.nan))),
+MNIST_LABELS = "mnist/" + datasets.MNIST_FILES["train_labels"]
+LOADER_CASES = [  # (data set, its files, the message)
+    ("nettalk", files("nettalk", train_x=np.full((6, 189), np.nan)),
      "NETtalk train_x holds values other than 0 and 1 (e.g. nan)"),
-    ("nettalk", lambda r: npz(r / NETTALK, **nettalk_arrays(test_y=np.full((3, 26), 0.5))),
+    ("nettalk", files("nettalk", test_y=np.full((3, 26), 0.5)),
      "NETtalk test_y holds values other than 0 and 1 (e.g. 0.5)"),
-    ("nettalk", lambda r: npz(r / NETTALK, **nettalk_arrays(train_x=-np.ones((6, 189)))),
+    ("nettalk", files("nettalk", train_x=-np.ones((6, 189))),
      "NETtalk train_x holds values other than 0 and 1"),
-    ("nettalk", lambda r: npz(r / NETTALK, **nettalk_arrays(train_y=np.zeros((5, 26)))),
-     "expected (n, 189) and (n, 26)"),
-    ("nettalk", lambda r: npz(r / NETTALK, **nettalk_arrays(test_x=np.zeros((3, 180)))),
-     "expected (n, 189) and (n, 26)"),
-    ("nettalk", lambda r: npz(r / NETTALK, **{k: v for k, v in nettalk_arrays().items()
-                                              if k != "test_y"}), "missing arrays ['test_y']"),
-    ("nettalk", lambda r: (r / NETTALK).parent.mkdir(parents=True) or
-     (r / NETTALK).write_bytes(b"PK\x03\x04 broken"), "cannot read"),
-    ("nettalk", lambda r: None, "not found"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(
-        train_x=np.arange(12, dtype=np.int16) - 3)), "N-MNIST train_x holds a negative value"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(
-        train_labels=np.array([0.5, 1.0, 2.0]))), "train_labels must be a 1-D array of integers"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(
-        test_t_us=np.arange(8, dtype=np.int64) - 100)), "test_t_us holds a negative value"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(train_p=np.zeros(11, np.uint8))),
+    ("nettalk", files("nettalk", train_y=np.zeros((5, 26))), "expected (n, 189) and (n, 26)"),
+    ("nettalk", files("nettalk", test_x=np.zeros((3, 180))), "expected (n, 189) and (n, 26)"),
+    ("nettalk", files("nettalk", test_y=None), "missing arrays ['test_y']"),
+    ("nettalk", {str(datasets.NETTALK_FILE): b"PK\x03\x04 broken"}, "cannot read"),
+    ("nettalk", {str(datasets.NETTALK_FILE): unknown_compression(npz_bytes(nettalk_arrays()))},
+     "cannot read (NotImplementedError: That compression method is not supported)"),
+    ("nettalk", {}, "not found"),
+    ("nmnist", files("nmnist", train_x=np.arange(12, dtype=np.int16) - 3),
+     "N-MNIST train_x holds a negative value"),
+    ("nmnist", files("nmnist", train_labels=np.array([0.5, 1.0, 2.0])),
+     "train_labels must be a 1-D array of integers"),
+    ("nmnist", files("nmnist", test_t_us=np.arange(8, dtype=np.int64) - 100),
+     "test_t_us holds a negative value"),
+    ("nmnist", files("nmnist", train_p=np.zeros(11, np.uint8)),
      "x, y, p, t_us have different lengths [11, 12]"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(train_labels=np.array([0, 1, 12],
-                                                                              np.uint8))),
+    ("nmnist", files("nmnist", train_labels=np.array([0, 1, 12], np.uint8)),
      "label 12 outside 0..9"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(train_labels=np.array([0, 1],
-                                                                              np.uint8))),
+    ("nmnist", files("nmnist", train_labels=np.array([0, 1], np.uint8)),
      "do not index 12 events of 2 samples"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(
-        test_offsets=np.array([0, 6, 4, 8]))), "do not index"),
-    ("nmnist", lambda r: npz(r / NMNIST, **nmnist_arrays(
-        train_x=np.full(12, 40, np.uint8))), "outside the 34x34 sensor"),
-    ("mnist", lambda r: mnist_files(r, train_labels=np.array([0, 1, 2, 11])),
+    ("nmnist", files("nmnist", test_offsets=np.array([0, 6, 4, 8])), "do not index"),
+    ("nmnist", files("nmnist", train_x=np.full(12, 40, np.uint8)), "outside the 34x34 sensor"),
+    ("mnist", files("mnist", train_labels=np.array([0, 1, 2, 11])),
      "labels hold 11, outside 0..9"),
-    ("mnist", lambda r: mnist_files(r, test_labels=np.arange(3)), "3 labels for 2 images"),
-    ("mnist", lambda r: mnist_files(r, train_images=np.zeros((4, 20, 20))), "expected (n, 28, 28)"),
-    ("mnist", lambda r: (mnist_files(r), (r / "mnist" / datasets.MNIST_FILES["test_labels"])
-                         .write_bytes(b"\x00\x00\x08")), "truncated IDX file"),
-    ("mnist", lambda r: (mnist_files(r), idx(r / "mnist" / datasets.MNIST_FILES["train_labels"],
-                                             np.arange(4), magic=b"\x01\x02\x08\x01")),
+    ("mnist", files("mnist", test_labels=np.arange(3)), "3 labels for 2 images"),
+    ("mnist", files("mnist", train_images=np.zeros((4, 20, 20))), "expected (n, 28, 28)"),
+    ("mnist", dict(files("mnist"), **{MNIST_LABELS: b"\x00\x00\x08"}), "truncated IDX file"),
+    ("mnist", dict(files("mnist"), **{MNIST_LABELS: idx_bytes(np.arange(4), b"\x01\x02\x08\x01")}),
      "wrong IDX magic number"),
-    ("mnist", lambda r: (mnist_files(r), (r / "mnist" / datasets.MNIST_FILES["train_images"])
-                         .unlink()), "not found"),
+    ("mnist", files("mnist", train_images=None), "not found"),
 ]
 
 
-@pytest.mark.parametrize("name, write, message", LOADER_CASES)
-def test_bad_data_files_raise_data_error(name, write, message, tmp_path):
-    write(tmp_path)
+@pytest.mark.parametrize("name, contents, message", LOADER_CASES)
+def test_bad_data_files_raise_data_error(name, contents, message, tmp_path):
+    write(tmp_path, contents)
     with pytest.raises(datasets.DataError) as caught:
         datasets.load(name, tmp_path)
     assert message in str(caught.value)

@@ -7,7 +7,6 @@ point. Corrupt, truncated and foreign checkpoints are refused with one clear err
 every file as it was; a full disk while writing keeps the previous checkpoint."""
 import errno
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from child_processes import reaped, sigint_as_in_a_terminal, signal_and_wait
 
 from lava_plastic import checkpoint, cli
 from lava_plastic.train import RunFilesError, TrainConfig, chunk_bounds, prepare_output, run
@@ -341,8 +341,7 @@ def start(out: Path, *extra):
                "--epochs", "4", "--max-train", "400", "--max-test", "20", "--no-progress",
                "--out", str(out), "--checkpoint-every", "7b", *extra]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True, preexec_fn=sigint_as_in_a_terminal)
 
 
 def wait_for_checkpoint(proc, path: Path, then: float, timeout: float = 120):
@@ -360,14 +359,9 @@ def wait_for_checkpoint(proc, path: Path, then: float, timeout: float = 120):
 def test_a_killed_or_stopped_run_resumes_to_the_same_weights(tmp_path, signum, code):
     out = tmp_path / "run"
     proc = start(out)
-    try:
+    with reaped(proc):
         wait_for_checkpoint(proc, out / checkpoint.FILE, 0.3)
-        os.kill(proc.pid, signum)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stderr = signal_and_wait(proc, signum)
     assert proc.returncode == code, stderr[-2000:]
     stopped = checkpoint.load(out / checkpoint.FILE)
     assert stopped.epoch < 4, "the run finished before the signal"

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from child_processes import reaped, sigint_as_in_a_terminal, signal_and_wait
 
 pytestmark = pytest.mark.lava
 SHM = Path("/dev/shm")
@@ -32,13 +33,6 @@ def session_processes(sid: int) -> list[int]:
 def children_of(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def sigint_as_in_a_terminal():
-    """A child of a shell's background job (``cmd &``) starts with SIGINT ignored, which the
-    guard respects (``nohup``); a Ctrl-C comes from a terminal, where it is not ignored. Run in
-    the child before it starts, so the tests do not depend on how the suite was started."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_training(tmp_path, backend: str, epochs: int = 200):
@@ -87,18 +81,10 @@ def assert_all_gone(sid: int, shm_before: set, grace: float = 15):
 def test_lava_training_stops_cleanly(tmp_path, signum, to_group, code):
     shm_before = set(os.listdir(SHM))
     proc, out = start_training(tmp_path, "lava")
-    try:
+    with reaped(proc):
         wait_for_epochs(proc, minimum=1)
         assert len(children_of(proc.pid)) >= 3, "the Lava runtime is not running"
-        if to_group:
-            os.killpg(proc.pid, signum)
-        else:
-            os.kill(proc.pid, signum)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stderr = signal_and_wait(proc, signum, to_group)
     assert proc.returncode == code, stderr[-3000:]
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("lava-plastic: stopped by"), stderr[-3000:]
@@ -110,14 +96,9 @@ def test_lava_training_stops_cleanly(tmp_path, signum, to_group, code):
 
 def test_engine_training_keeps_finished_epochs_on_sigterm(tmp_path):
     proc, out = start_training(tmp_path, "engine", epochs=100000)
-    try:
+    with reaped(proc):
         wait_for_epochs(proc, minimum=2)
-        os.kill(proc.pid, signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stderr = signal_and_wait(proc, signal.SIGTERM)
     assert proc.returncode == 143, stderr[-3000:]
     assert "Traceback" not in stderr
     results = json.loads((out / "results.json").read_text())
@@ -139,17 +120,12 @@ run_lava(net, x, record_state=False)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=sigint_as_in_a_terminal)
-    try:
+    with reaped(proc):
         deadline = time.monotonic() + 120
         while len(children_of(proc.pid)) < 4:  # the runtime service and the model processes
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
             time.sleep(0.2)
         time.sleep(2)
-        os.killpg(proc.pid, signum)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        signal_and_wait(proc, signum, to_group=True)
     assert proc.returncode in (-signal.SIGINT, 130, 143, 1)
     assert_all_gone(proc.pid, shm_before)

@@ -205,6 +205,14 @@ def surrogate_gradient(plan: Plan, weights, payload, targets):
     return grads
 
 
+def projected_gradient(plan: Plan, weights, payload, gradient, directions) -> list:
+    """Each layer's ``gradient`` projected as LOCO projects its update on this batch, ``g Q
+    Q^T``, with ``Q`` from the batch's clean inputs and the layer's ``directions``."""
+    inputs, _ = forward(plan, weights, payload, [None] * len(plan.layers), namespace(payload))
+    bases = [projector_basis(plan.rule, to_numpy(x), d)[0] for x, d in zip(inputs, directions)]
+    return [(g @ q) @ q.T for g, q in zip(gradient, bases)]
+
+
 def update_alignment(plan: Plan, weights, payload, targets, draws: int, directions=(),
                      projected: bool = False):
     """Per layer, the cosine between the rule's update averaged over ``draws`` perturbations of
@@ -214,10 +222,7 @@ def update_alignment(plan: Plan, weights, payload, targets, draws: int, directio
     Q^T`` with the batch's ``Q`` (eq. 1): how well it points downhill within its subspace."""
     gradient = surrogate_gradient(plan, weights, payload, targets)
     if projected:
-        inputs, _ = forward(plan, weights, payload, [None] * len(plan.layers), namespace(payload))
-        for k, x in enumerate(inputs):
-            q, _ = projector_basis(plan.rule, to_numpy(x), directions[k])
-            gradient[k] = (gradient[k] @ q) @ q.T
+        gradient = projected_gradient(plan, weights, payload, gradient, directions)
     total = [np.zeros_like(g) for g in gradient]
     batch = payload.shape[0]
     for draw in range(draws):
