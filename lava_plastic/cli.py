@@ -6,6 +6,10 @@ prints the test accuracy after each epoch and writes ``results.json`` and ``accu
 ``lava-plastic continual``: class-incremental learning, the classes one after another (the LOCO
 paper's Fig. 2H), the accuracy over the classes seen after each; ``results.json`` and a plot.
 
+``lava-plastic export RUN_DIR --format netx|nir``: a finished run's network as a lava-dl netx
+HDF5 file or a NIR graph (:mod:`lava_plastic.deploy`). ``lava-plastic infer --model FILE``: a
+run folder's or an export's test accuracy, in the engine or in Lava, fixed point or float.
+
 ``lava-plastic selfcheck``: runs the same LIF network on bundled digits in Lava's simulator and
 in the batched engine, in float and fixed point, and prints whether they agree (fixed point
 must be bit-exact). Exit status 0 only if both agree.
@@ -54,6 +58,85 @@ def selfcheck(args) -> int:
               f"Lava {lava_s:.2f} s, engine {engine_s * 1e3:.1f} ms")
     print("self-check " + ("passed" if ok else "FAILED"))
     return 0 if ok else 1
+
+
+def _one_line(command):
+    """Run ``command(args)``; a refusal (the library's error) is one line and status 2."""
+    def run(args) -> int:
+        try:
+            return command(args)
+        except ValueError as err:  # LavaPlasticError and its kinds
+            print(f"lava-plastic: {err}", file=sys.stderr)
+            return 2
+    run.__doc__ = command.__doc__
+    return run
+
+
+@_one_line
+def export(args) -> int:
+    """``lava-plastic export RUN_DIR --format netx|nir``: the finished run's network as a file."""
+    from lava_plastic.deploy import export as write
+
+    out, deployed = write(args.run_dir, args.format, args.out)
+    print(f"wrote {out} ({args.format}, {deployed.network.sizes}, {deployed.n_steps} steps a "
+          f"sample, input with {deployed.input_bits} fraction bits)")
+    for k, layer in enumerate(deployed.meta["layers"]):
+        print(f"  layer {k}: {'exact' if layer['exact'] else 'approximate'}: {layer['note']}")
+    return 0
+
+
+def inference_counts(deployed, x, backend: str, model_path: str):
+    """Output spike counts of ``deployed`` for inputs ``x`` on ``backend``: the engine, or in
+    Lava a netx file through lava-dl's netx, any other model as the stock LIF graph."""
+    from lava_plastic import deploy
+
+    if backend == "engine":
+        return deploy.predict(deployed, x)
+    if deployed.meta.get("format") == "netx" and deployed.precision == "fixed":
+        from lava_plastic.lava_graph.netx import run_netx
+
+        return run_netx(model_path, deployed, x)
+    from lava_plastic.lava_graph import run_lava
+
+    spikes, _, _ = run_lava(deployed.network, deployed.stream(x), record_state=False)
+    return spikes[-1].sum(axis=1).astype(np.int64)
+
+
+@_one_line
+def infer(args) -> int:
+    """``lava-plastic infer --model FILE``: a saved or exported network's test accuracy."""
+    from lava_plastic import datasets, deploy
+
+    if args.backend not in ("engine", "lava"):
+        raise LavaPlasticError(f"--backend must be engine or lava, got {args.backend!r}")
+    if args.precision not in ("float", "fixed"):
+        raise LavaPlasticError(f"--precision must be float or fixed, got {args.precision!r}")
+    if args.max_test is not None and args.max_test < 1:
+        raise LavaPlasticError(f"--max-test must be a positive integer, got {args.max_test}")
+    if args.dataset == "nmnist":
+        raise LavaPlasticError("infer reads image and NETtalk data sets (digits, mnist, "
+                               "nettalk); N-MNIST networks are the online rules', not exported")
+    deployed = deploy.read(args.model)
+    if args.precision == "fixed" and deployed.precision == "float":
+        if not os.path.isdir(args.model):
+            raise LavaPlasticError(f"{args.model} is a real-valued network: run it in float, "
+                                   "or its run folder or netx export in fixed point")
+        deployed = deploy.deploy_run(args.model)
+    elif args.precision == "float":
+        deployed = deploy.as_float(deployed)
+    data = datasets.load(args.dataset, args.data_dir, seed=args.seed)
+    x, y = data.test_x[: args.max_test], data.test_y[: args.max_test]
+    if x.shape[1] != deployed.network.n_inputs or data.n_classes != deployed.network.sizes[-1]:
+        raise LavaPlasticError(f"{args.model} has {deployed.network.n_inputs} inputs and "
+                               f"{deployed.network.sizes[-1]} outputs; {args.dataset} has "
+                               f"{x.shape[1]} features and {data.n_classes} classes")
+    start = time.perf_counter()
+    counts = inference_counts(deployed, x, args.backend, args.model)
+    seconds = time.perf_counter() - start
+    print(f"{args.model}: {args.backend}, {args.precision}: test accuracy "
+          f"{datasets.accuracy(data, counts, y):.4f} on {len(x)} {args.dataset} samples "
+          f"({seconds:.1f} s)")
+    return 0
 
 
 def train(args) -> int:
@@ -219,6 +302,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--hidden", type=int, default=32)
     check.add_argument("--seed", type=int, default=0)
     check.set_defaults(func=selfcheck)
+    exp = sub.add_parser("export", help="write a finished run's network as a lava-dl netx HDF5 "
+                                        "file or a NIR graph")
+    exp.add_argument("run_dir", metavar="RUN_DIR")
+    exp.add_argument("--format", required=True, help="netx (fixed point, for Lava and Loihi 2) "
+                                                     "or nir (real-valued)")
+    exp.add_argument("--out", default=None, help="file to write (default RUN_DIR/model.net or "
+                                                 "model.nir)")
+    exp.set_defaults(func=export)
+    inf = sub.add_parser("infer", help="a saved run or an exported network's test accuracy")
+    inf.add_argument("--model", required=True, help="a run folder, a netx file or a NIR file")
+    inf.add_argument("--dataset", default="digits", help="digits, mnist or nettalk")
+    inf.add_argument("--data-dir", default=None, help="data directory (else $LAVA_PLASTIC_DATA)")
+    inf.add_argument("--backend", default="engine", help="engine, or lava (a netx file through "
+                                                         "lava-dl's netx, else the stock LIF graph)")
+    inf.add_argument("--precision", default="fixed", help="fixed or float")
+    inf.add_argument("--max-test", type=int, default=None, help="the first N test samples")
+    inf.add_argument("--seed", type=int, default=0, help="the digits split's seed")
+    inf.set_defaults(func=infer)
     return parser
 
 

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Creates .venv with CPython 3.10 (Lava 0.10 supports nothing else) and installs
-# lava-plastic with all its dependencies. Idempotent: when pyproject.toml has not
-# changed since the last successful install, it returns in well under a second.
+# setup-venv.sh [VENV [EXTRA...]]: creates VENV (default .venv) with CPython 3.10 (Lava 0.10
+# supports nothing else) and installs lava-plastic with all its dependencies, and the optional
+# EXTRAs (run-tests makes .venv-netx with the netx extra: lava-dl). Idempotent: when
+# pyproject.toml has not changed since the last successful install, it returns in well under a
+# second.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$root/.venv"
+venv="$root/${1:-.venv}"
+shift || true
+extras="lava,test$(printf ',%s' "$@")"
+extras="${extras%,}"
 stamp="$venv/.lava-plastic-installed"
 
 source "$root/scripts/venv-lib.sh"
 
-want="$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+want="$( (cat "$root/pyproject.toml"; [ "$extras" = "lava,test" ] || echo "$extras") | sha256sum | cut -d' ' -f1)"
 if installed "$venv" "$stamp" "$want"; then
     exit 0
 fi
@@ -28,10 +33,10 @@ fi
 if [ ! -x "$venv/bin/python" ] ||
     ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
     rm -rf "$venv"
-    echo "lava-plastic: creating .venv with $py" >&2
+    echo "lava-plastic: creating $(basename "$venv") with $py" >&2
     "$py" -m venv "$venv"
 fi
-echo "lava-plastic: installing the project and its dependencies into .venv (first time: a few minutes)" >&2
+echo "lava-plastic: installing the project and its dependencies into $(basename "$venv") (first time: a few minutes)" >&2
 quiet_pip "$venv" install --quiet --no-cache-dir --upgrade "pip<25"
-quiet_pip "$venv" install --quiet --no-cache-dir -e "$root[lava,test]"
+quiet_pip "$venv" install --quiet --no-cache-dir -e "$root[$extras]"
 echo "$want" > "$stamp"
