@@ -9,6 +9,8 @@ paper's Fig. 2H), the accuracy over the classes seen after each; ``results.json`
 ``lava-plastic export RUN_DIR --format netx|nir``: a finished run's network as a lava-dl netx
 HDF5 file or a NIR graph (:mod:`lava_plastic.deploy`). ``lava-plastic infer --model FILE``: a
 run folder's or an export's test accuracy, in the engine or in Lava, fixed point or float.
+``lava-plastic cost RUN_DIR``: a fixed-point run's estimated Loihi 2 cost per sample
+(:mod:`lava_plastic.cost`).
 
 ``lava-plastic selfcheck``: runs the same LIF network on bundled digits in Lava's simulator and
 in the batched engine, in float and fixed point, and prints whether they agree (fixed point
@@ -82,6 +84,22 @@ def export(args) -> int:
           f"sample, input with {deployed.input_bits} fraction bits)")
     for k, layer in enumerate(deployed.meta["layers"]):
         print(f"  layer {k}: {'exact' if layer['exact'] else 'approximate'}: {layer['note']}")
+    return 0
+
+
+@_one_line
+def cost(args) -> int:
+    """``lava-plastic cost RUN_DIR``: the Loihi 2 cost per sample of a fixed-point run."""
+    from lava_plastic import cost as loihi_cost
+
+    if args.max_test is not None and args.max_test < 1:
+        raise LavaPlasticError(f"--max-test must be a positive integer, got {args.max_test}")
+    out = args.out or os.path.join(args.run_dir, "cost.json")
+    if os.path.isdir(out):
+        raise LavaPlasticError(f"{out} is a folder; name the file to write")
+    table = loihi_cost.estimate(args.run_dir, args.max_test, args.data_dir)
+    print(loihi_cost.table(table))
+    print(f"wrote {loihi_cost.write(table, out)}")
     return 0
 
 
@@ -320,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     inf.add_argument("--max-test", type=int, default=None, help="the first N test samples")
     inf.add_argument("--seed", type=int, default=0, help="the digits split's seed")
     inf.set_defaults(func=infer)
+    co = sub.add_parser("cost", help="a fixed-point run's estimated Loihi 2 cost per sample "
+                                     "(operations, cores, energy, latency)")
+    co.add_argument("run_dir", metavar="RUN_DIR")
+    co.add_argument("--max-test", type=int, default=None, help="count on the first N test "
+                                                               "samples")
+    co.add_argument("--data-dir", default=None, help="data directory (else the run's)")
+    co.add_argument("--out", default=None, help="JSON file to write (default RUN_DIR/cost.json)")
+    co.set_defaults(func=cost)
     return parser
 
 

@@ -268,7 +268,7 @@ def trained_network(run_dir):
                           f"finished: continue it with train --resume {run_dir} first")
     if not (run_dir / checkpoint.FILE).is_file():
         raise ExportError(f"{run_dir} holds no {checkpoint.FILE} (the Lava backend and the tanh "
-                          f"network keep no weights): export needs an engine run")
+                          f"network keep no weights): only engine runs of LIF networks are exported or costed")
     point = checkpoint.load(run_dir / checkpoint.FILE)
     try:
         config = TrainConfig(**point.config)

@@ -14,7 +14,8 @@ from lava_plastic.train import TrainConfig, rule_defaults, run
 
 
 def _train(folder, **settings):
-    config = TrainConfig(dataset="digits", epochs=2, out=str(folder), progress=False, **settings)
+    settings = dict({"epochs": 2}, **settings)
+    config = TrainConfig(dataset="digits", out=str(folder), progress=False, **settings)
     run(config, log=lambda *_: None)
     return folder
 
@@ -231,3 +232,56 @@ def test_online_rules_are_refused_with_the_reason():
                         (PlasticNetwork((4, 3, 2), output="readout"), "non-spiking readout")]:
         with pytest.raises(deploy.ExportError, match=reason):
             deploy.deployed_from(net, (np.zeros((3, 4)), np.zeros((2, 3))))
+
+
+@pytest.fixture(scope="module")
+def cost_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cost")
+    return {
+        "np": _train(root / "np", rule="np", precision="fixed", max_train=200,
+                     **dict(rule_defaults("np", precision="fixed"), epochs=1)),
+        "opzo": _train(root / "opzo", rule="opzo", precision="fixed", max_train=64,
+                       **dict(rule_defaults("opzo", precision="fixed"), hidden=(32, 32),
+                              epochs=1)),
+    }
+
+
+def test_cost_counts_what_the_run_does(runs, cost_runs, digits, tmp_path, capsys):
+    """The counts against their definitions: the input's messages from the data, synaptic
+    operations as messages times fan-out, one learning-engine write per synapse per sample,
+    NP's two runs, OPZO's host work for M; energy and latency from the cited figures."""
+    from lava_plastic import cost
+
+    drtp = cost.estimate(runs["drtp-fixed"])
+    payload = np.rint(digits.test_x * 4)  # the deployed input grid: 2 fraction bits
+    assert drtp["layers"][0]["messages_in"] == pytest.approx(
+        np.count_nonzero(payload, axis=1).mean() * 16, rel=1e-12)
+    for layer in drtp["layers"]:
+        assert layer["synaptic_ops"] == pytest.approx(layer["messages_in"] * layer["n_out"])
+        assert layer["learning_engine_updates"] == layer["n_in"] * layer["n_out"]
+        assert layer["neuron_updates"] == layer["n_out"] * 16
+    hidden_spikes = drtp["layers"][0]["spikes"]
+    assert drtp["layers"][1]["messages_in"] == pytest.approx(hidden_spikes) and hidden_spikes > 0
+    t = drtp["totals"]
+    assert t["feedback_synaptic_ops"] == 16 * 100  # the target's one row of B, every step
+    f = {name: fig["value"] for name, fig in drtp["figures"].items()}
+    assert t["energy_per_sample_nJ"] == pytest.approx(
+        (t["synaptic_ops"] * 23.6 + t["learning_engine_updates"] * 120) / 1e3)
+    assert f["synop_energy"] == 23.6 and f["update_energy"] == 120.0
+    assert t["cores"] == 2 and cost.cores(100, 10_000) == 2 and cost.cores(784, 10_000) == 9
+
+    np_cost = cost.estimate(cost_runs["np"])
+    assert np_cost["runs_per_sample"] == 2
+    assert np_cost["layers"][0]["neuron_updates"] == 2 * 100 * 16
+    opzo = cost.estimate(cost_runs["opzo"])
+    steps = opzo["steps"]
+    assert [layer["host_macs"] for layer in opzo["layers"]] == [2 * steps * 10 * 32] * 2 + [0]
+    assert opzo["opzo_table_5"] == "O(N m n)"
+
+    assert cli.main(["cost", str(runs["drtp-fixed"]), "--max-test", "20",
+                     "--out", str(tmp_path / "c.json")]) == 0
+    assert "energy per training sample" in capsys.readouterr().out
+    written = json.loads((tmp_path / "c.json").read_text())
+    assert written["samples_measured"] == 20 and written["published"][0]["energy_per_sample_nJ"] == 313
+    assert cli.main(["cost", str(runs["drtp-float"])]) == 2
+    assert "is a float run" in capsys.readouterr().err

@@ -225,7 +225,8 @@ def backprop_modulation(plan: Plan, upper, weights_above):
 
 
 def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
-              alpha: float = 0.0, dropout: float = 0.0, parallel: DataParallel | None = None):
+              alpha: float = 0.0, dropout: float = 0.0, parallel: DataParallel | None = None,
+              events: list | None = None):
     """Present a batch (``payload`` ``(batch, n_in)``, the same input every step, or
     ``(batch, steps, n_in)``, an input per step and none after the last; one-hot ``y_star``;
     the samples' ordinals ``rows`` keying their noise) for ``n_steps`` steps from rest. Returns
@@ -235,7 +236,9 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
     noise scale; ``dropout``: the hidden layers' dropout rate (training only). With
     ``parallel`` the batch is this rank's share (``rows`` their global ordinals): every step's
     estimates of ``M`` and the accumulators are summed across the ranks, so every rank learns
-    what one process learns from the whole batch."""
+    what one process learns from the whole batch. ``events``: a list with an entry per hidden
+    layer, to which the layer's count of non-zero outputs sent is added, per sample (the
+    messages of :mod:`lava_plastic.cost`)."""
     xp = namespace(payload)
     rule, layers = plan.rule, plan.layers
     n_layers, hidden = len(layers), len(layers) - 1
@@ -286,6 +289,8 @@ def run_batch(plan: Plan, weights, feedback, payload, y_star, rows, learn: bool,
                 z = noise(rule, lp, rows, t, xp, dtype, dev) if noisy else None
                 neurons[k], out, psi = hidden_step(lp, rule.site, neurons[k], a_in, z, alpha,
                                                    masks[k], xp)
+                if events is not None:
+                    events[k] = events[k] + xp.sum(xp.astype(out != 0, xp.int64), axis=1)
                 if learn:
                     psi_lines[k].append(psi)
                     pre_lines[k].append(pre)
