@@ -123,7 +123,8 @@ def test_netx_weight_form_matches_what_lava_dl_would_build():
 
 
 @pytest.mark.netx
-def test_netx_in_lava_is_bit_exact_with_the_engine(runs, digits, tmp_path):
+@pytest.mark.lava
+def test_netx_in_lava_is_bit_exact_with_the_engine(runs, digits, tmp_path, lava_clean):
     """lava-dl's ``netx.hdf5.Network`` loads each export; run in Lava (fixed_pt) its output
     spike counts equal the engine's, sample by sample."""
     if not os.environ.get("LAVA_PLASTIC_REQUIRE_NETX"):  # run-tests requires it in .venv-netx
@@ -157,11 +158,16 @@ def test_infer_on_the_command_line(runs, tmp_path, capsys):
         assert cli.main(["infer", "--model", str(out), "--precision", precision,
                          "--max-test", "50"]) == 0
         assert f"test accuracy {expected:.4f} on 50 digits samples" in capsys.readouterr().out
+
+
+@pytest.mark.lava
+def test_infer_in_lava_runs_the_stock_lif_graph(runs, capsys, lava_clean):
+    digits = datasets.load_digits(seed=0)
+    deployed = deploy.deploy_run(runs["drtp-fixed"])
     assert cli.main(["infer", "--model", str(runs["drtp-fixed"]), "--backend", "lava",
-                     "--max-test", "5"]) == 0  # the stock LIF graph in Lava
-    line = capsys.readouterr().out
+                     "--max-test", "5"]) == 0  # no netx file: Lava's stock Dense -> LIF graph
     expected = engine.accuracy(deploy.predict(deployed, digits.test_x[:5]), digits.test_y[:5])
-    assert f"lava, fixed: test accuracy {expected:.4f} on 5" in line
+    assert f"lava, fixed: test accuracy {expected:.4f} on 5" in capsys.readouterr().out
 
 
 def _corrupt_checkpoint(run_dir):
