@@ -79,7 +79,7 @@ def export(args) -> int:
     """``lava-plastic export RUN_DIR --format netx|nir``: the finished run's network as a file."""
     from lava_plastic.deploy import export as write
 
-    out, deployed = write(args.run_dir, args.format, args.out)
+    out, deployed = write(args.run_dir, args.format, args.out, args.overwrite)
     print(f"wrote {out} ({args.format}, {deployed.network.sizes}, {deployed.n_steps} steps a "
           f"sample, input with {deployed.input_bits} fraction bits)")
     for k, layer in enumerate(deployed.meta["layers"]):
@@ -327,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "or nir (real-valued)")
     exp.add_argument("--out", default=None, help="file to write (default RUN_DIR/model.net or "
                                                  "model.nir)")
+    exp.add_argument("--overwrite", action="store_true", help="replace an existing file")
     exp.set_defaults(func=export)
     inf = sub.add_parser("infer", help="a saved run or an exported network's test accuracy")
     inf.add_argument("--model", required=True, help="a run folder, a netx file or a NIR file")

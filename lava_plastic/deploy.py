@@ -558,15 +558,17 @@ def read(path) -> Deployed:
     return read_nir(path) if kind == "nir" else read_netx(path)
 
 
-def export(run_dir, fmt: str, out=None) -> tuple[Path, Deployed]:
+def export(run_dir, fmt: str, out=None, overwrite: bool = False) -> tuple[Path, Deployed]:
     """``lava-plastic export``: write the finished run in ``run_dir`` as ``fmt`` (``netx`` or
-    ``nir``) to ``out`` (default ``<run_dir>/model.net`` or ``model.nir``). Nothing is written
-    when anything is refused."""
+    ``nir``) to ``out`` (default ``<run_dir>/model.net`` or ``model.nir``); an existing file is
+    replaced only with ``overwrite``. Nothing is written when anything is refused."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: choose one of {FORMATS}")
     deployed = deploy_run(run_dir, real=fmt == "nir")
     out = Path(out) if out is not None else Path(run_dir) / f"model{SUFFIX[fmt]}"
     if out.is_dir():
         raise ExportError(f"{out} is a folder; name the file to write")
+    if out.exists() and not overwrite:
+        raise ExportError(f"{out} exists: export with --overwrite to replace it")
     (write_netx if fmt == "netx" else write_nir)(deployed, out)
     return out, deployed

@@ -69,7 +69,8 @@ def test_the_deployed_accuracy_stays_within_two_points_of_the_trained(runs, digi
 
 
 def test_netx_file_round_trip(runs, digits, tmp_path):
-    out, deployed = deploy.export(runs["drtp-fixed"], "netx", tmp_path / "m.net")
+    (tmp_path / "m.net").write_bytes(b"an earlier export")
+    out, deployed = deploy.export(runs["drtp-fixed"], "netx", tmp_path / "m.net", overwrite=True)
     back = deploy.read(out)
     assert back.n_steps == deployed.n_steps == 16 and back.input_bits == deployed.input_bits
     for a, b in zip(back.network.layers, deployed.network.layers):
@@ -204,6 +205,10 @@ EXPORT_CASES = [
                                           str(tmp)], "is a folder; name the file to write"),
     ("unwritable out", lambda run, tmp: ["export", str(run), "--format", "netx", "--out",
                                          str(tmp / "missing" / "m.net")], "cannot write"),
+    ("existing export", lambda run, tmp: ((tmp / "m.net").write_bytes(b"kept"),
+                                          ["export", str(run), "--format", "netx", "--out",
+                                           str(tmp / "m.net")])[1],
+     "m.net exists: export with --overwrite to replace it"),
     ("not an export", lambda run, tmp: ["infer", "--model", str(run / "checkpoint.npz")],
      "is not an export (neither a netx nor a NIR file)"),
     ("HDF5 without metadata", lambda run, tmp: (h5py.File(tmp / "x.h5", "w").close(),
