@@ -93,7 +93,8 @@ class DataParallel:
 
     def agree(self, what: dict) -> None:
         """Refuse to start unless every rank has the same ``what`` (its configuration): one
-        error, naming the settings that differ, raised on every rank."""
+        error, naming the settings that differ, raised on every rank after all of them have
+        left the group (a rank that exits while another is still gathering aborts it)."""
         import torch.distributed as dist
 
         everyone = [None] * self.world_size
@@ -104,6 +105,7 @@ class DataParallel:
             if differ:
                 detail = ", ".join(f"{k}: rank 0 {first.get(k)!r}, rank {rank} {other.get(k)!r}"
                                    for k in differ)
+                close_group()
                 raise LavaPlasticError(f"distributed ranks disagree on the configuration "
                                        f"({detail})")
 
