@@ -80,8 +80,10 @@ def export(args) -> int:
     from lava_plastic.deploy import export as write
 
     out, deployed = write(args.run_dir, args.format, args.out, args.overwrite)
+    reads = (f"input with {deployed.input_bits} fraction bits" if args.format == "netx"
+             else "reads x in [0, 1]")
     print(f"wrote {out} ({args.format}, {deployed.network.sizes}, {deployed.n_steps} steps a "
-          f"sample, input with {deployed.input_bits} fraction bits)")
+          f"sample, {reads})")
     for k, layer in enumerate(deployed.meta["layers"]):
         print(f"  layer {k}: {'exact' if layer['exact'] else 'approximate'}: {layer['note']}")
     return 0
@@ -111,9 +113,14 @@ def inference_counts(deployed, x, backend: str, model_path: str):
     if backend == "engine":
         return deploy.predict(deployed, x)
     if deployed.meta.get("format") == "netx" and deployed.precision == "fixed":
-        from lava_plastic.lava_graph.netx import run_netx
+        from lava_plastic.lava_graph.netx import NetxMissing, run_netx
 
-        return run_netx(model_path, deployed, x)
+        try:
+            return run_netx(model_path, deployed, x)
+        except NetxMissing:
+            print("lava-plastic: lava-dl is not installed: the file's network runs as Lava's "
+                  "stock Dense -> LIF graph instead (the same integers; pip install -e "
+                  "'.[netx]' for netx itself)", file=sys.stderr)
     from lava_plastic.lava_graph import run_lava
 
     spikes, _, _ = run_lava(deployed.network, deployed.stream(x), record_state=False)

@@ -171,6 +171,25 @@ def test_infer_in_lava_runs_the_stock_lif_graph(runs, capsys, lava_clean):
     assert f"lava, fixed: test accuracy {expected:.4f} on 5" in capsys.readouterr().out
 
 
+@pytest.mark.lava
+def test_infer_of_a_netx_file_without_lava_dl_runs_the_stock_graph(runs, tmp_path, capsys,
+                                                                   lava_clean, monkeypatch):
+    """Without lava-dl the netx file's network runs as Lava's stock graph, and says so."""
+    from lava_plastic.lava_graph import netx
+
+    def missing():
+        raise netx.NetxMissing("running a netx file in Lava needs lava-dl")
+
+    monkeypatch.setattr(netx, "_netx", missing)
+    out, deployed = deploy.export(runs["drtp-fixed"], "netx", tmp_path / "m.net")
+    digits = datasets.load_digits(seed=0)
+    assert cli.main(["infer", "--model", str(out), "--backend", "lava", "--max-test", "5"]) == 0
+    captured = capsys.readouterr()
+    expected = engine.accuracy(deploy.predict(deployed, digits.test_x[:5]), digits.test_y[:5])
+    assert f"lava, fixed: test accuracy {expected:.4f} on 5" in captured.out
+    assert "lava-dl is not installed: the file's network runs as Lava's stock" in captured.err
+
+
 def _corrupt_checkpoint(run_dir):
     path = run_dir / "checkpoint.npz"
     path.write_bytes(path.read_bytes()[:200])

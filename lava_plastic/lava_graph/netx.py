@@ -25,11 +25,15 @@ CHUNK = 200
 """Samples per Lava run (a graph per chunk keeps the source's buffer small)."""
 
 
+class NetxMissing(ExportError):
+    """lava-dl, which holds netx, is not installed."""
+
+
 def _netx():
     try:
         from lava.lib.dl import netx
     except ImportError as err:
-        raise ExportError("running a netx file in Lava needs lava-dl (pip install -e "
+        raise NetxMissing("running a netx file in Lava needs lava-dl (pip install -e "
                           f"'.[netx]' in a Python 3.10 environment; {err})") from None
     return netx
 
@@ -43,6 +47,7 @@ def run_netx(path, deployed: Deployed, x) -> np.ndarray:
     """Output spike counts ``(n, classes)`` of the netx file ``path`` (whose reading is
     ``deployed``, :func:`lava_plastic.deploy.read_netx`) for inputs ``x`` in [0, 1], run in
     Lava's ``fixed_pt`` simulation."""
+    _netx()  # before any work
     if any(layer.du != fp.DECAY_UNITY - 1 for layer in deployed.network.layers):
         raise ExportError("this Lava run needs memoryless currents (iDecay 4096) to start each "
                           "sample from rest")
