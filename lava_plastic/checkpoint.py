@@ -62,15 +62,20 @@ class Checkpoint:
     seen: np.ndarray | None = None
 
 
-def write_atomically(path: Path, write) -> None:
+def write_atomically(path: Path, write, by_name: bool = False) -> None:
     """``write(file)`` into a temporary file next to ``path``, flushed to disk, then renamed
     over ``path``: readers see the old file or the whole new one. On failure (a full disk,
-    say) the temporary file is removed, ``path`` is unchanged and the ``OSError`` propagates."""
+    say) the temporary file is removed, ``path`` is unchanged and the ``OSError`` propagates.
+    ``by_name``: ``write`` is given the temporary file's name instead (HDF5 writers open the
+    file themselves)."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # as leftovers() finds it
     try:
-        with open(temporary, "wb") as file:
-            write(file)
+        if by_name:
+            write(temporary)
+        with open(temporary, "ab" if by_name else "wb") as file:
+            if not by_name:
+                write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

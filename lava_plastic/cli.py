@@ -74,6 +74,11 @@ def _one_line(command):
     return run
 
 
+def _check_max_test(value) -> None:
+    if value is not None and value < 1:
+        raise LavaPlasticError(f"--max-test must be a positive integer, got {value}")
+
+
 @_one_line
 def export(args) -> int:
     """``lava-plastic export RUN_DIR --format netx|nir``: the finished run's network as a file."""
@@ -94,8 +99,7 @@ def cost(args) -> int:
     """``lava-plastic cost RUN_DIR``: the Loihi 2 cost per sample of a fixed-point run."""
     from lava_plastic import cost as loihi_cost
 
-    if args.max_test is not None and args.max_test < 1:
-        raise LavaPlasticError(f"--max-test must be a positive integer, got {args.max_test}")
+    _check_max_test(args.max_test)
     out = args.out or os.path.join(args.run_dir, "cost.json")
     if os.path.isdir(out):
         raise LavaPlasticError(f"{out} is a folder; name the file to write")
@@ -136,8 +140,7 @@ def infer(args) -> int:
         raise LavaPlasticError(f"--backend must be engine or lava, got {args.backend!r}")
     if args.precision not in ("float", "fixed"):
         raise LavaPlasticError(f"--precision must be float or fixed, got {args.precision!r}")
-    if args.max_test is not None and args.max_test < 1:
-        raise LavaPlasticError(f"--max-test must be a positive integer, got {args.max_test}")
+    _check_max_test(args.max_test)
     if args.dataset == "nmnist":
         raise LavaPlasticError("infer reads image and NETtalk data sets (digits, mnist, "
                                "nettalk); N-MNIST networks are the online rules', not exported")

@@ -38,7 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_plastic import deploy
+from lava_plastic.checkpoint import write_json
+from lava_plastic.engine import simulate
 from lava_plastic.errors import LavaPlasticError
+from lava_plastic.learning import compile_plan, engine
+from lava_plastic.learning.online import run_batch
+from lava_plastic.learning.plan import is_online
+from lava_plastic.train import load_data
 
 
 @dataclass(frozen=True)
@@ -98,13 +105,6 @@ def activity(run_dir, max_test: int | None = None, data_dir=None) -> dict:
     """Per-sample means, measured on the run's test samples in fixed point: ``messages``
     (events each layer receives) and ``spikes`` (sent by each layer), with the run's network,
     configuration and data."""
-    from lava_plastic import deploy
-    from lava_plastic.engine import simulate
-    from lava_plastic.learning import compile_plan, engine
-    from lava_plastic.learning.online import run_batch
-    from lava_plastic.learning.plan import is_online
-    from lava_plastic.train import load_data
-
     (net, weights), config = deploy.trained_network(run_dir)
     if not net.fixed:
         raise LavaPlasticError(f"the run in {run_dir} is a float run: the cost is counted on "
@@ -234,8 +234,6 @@ def table(cost: dict) -> str:
 
 
 def write(cost: dict, path) -> Path:
-    from lava_plastic.checkpoint import write_json
-
     path = Path(path)
     try:
         write_json(path, cost)

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +52,7 @@ import numpy as np
 from lava_plastic import fixed_point as fp
 from lava_plastic.engine import simulate
 from lava_plastic.errors import LavaPlasticError
+from lava_plastic.learning.engine import direct_payload
 from lava_plastic.network import LIFLayer, LIFNetwork
 
 FORMAT_VERSION = 1
@@ -92,15 +92,10 @@ class Deployed:
         return all(layer["exact"] for layer in self.meta.get("layers", []))
 
     def encode(self, x) -> np.ndarray:
-        """``(batch, n_in)`` inputs in [0, 1] as the first layer's payload."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.network.n_inputs:
-            raise ExportError(f"input must have shape (batch, {self.network.n_inputs}), got "
-                              f"{x.shape}")
-        if not np.all(np.isfinite(x)) or (x.size and (x.min() < 0 or x.max() > 1)):
-            raise ExportError("input values must be finite and lie in [0, 1]")
-        payload = x * 2.0**self.input_bits
-        return np.rint(payload).astype(np.int64) if self.precision == "fixed" else payload
+        """``(batch, n_in)`` inputs in [0, 1] as the first layer's payload (training's direct
+        coding, :func:`lava_plastic.learning.engine.direct_payload`)."""
+        return direct_payload(x, self.network.n_inputs, self.input_bits,
+                              self.precision == "fixed")
 
     def stream(self, x) -> np.ndarray:
         """``(batch, n_steps, n_in)``: each sample's payload at every step."""
@@ -215,10 +210,8 @@ def deployed_from(net, weights, meta: dict | None = None) -> Deployed:
     if not net.fixed:  # each layer's weights in the fewest bits that hold them, rounded
         quantized = []
         for k, w in enumerate(weights):
-            w = np.asarray(w, dtype=np.float64)
-            shift = 0
-            while np.abs(np.rint(w / 2.0**shift)).max() > 127 or (
-                    np.rint(w / 2.0**shift).min() < -128):
+            w, shift = np.asarray(w, dtype=np.float64), 0
+            while not -128 <= np.rint(w / 2.0**shift).min() <= np.rint(w / 2.0**shift).max() <= 127:
                 shift += 1
             quantized.append(np.rint(w / 2.0**shift).astype(np.int64))
             exponents[k] += shift
@@ -251,18 +244,17 @@ def deploy_run(run_dir, real: bool = False) -> Deployed:
 def trained_network(run_dir):
     """``((PlasticNetwork, weights), TrainConfig)`` of the finished engine run in ``run_dir``."""
     from lava_plastic import checkpoint
-    from lava_plastic.train import TrainConfig
+    from lava_plastic.train import TrainConfig, run_status
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ExportError(f"{run_dir} is not a run folder")
     results = run_dir / "results.json"
-    try:
-        status = json.loads(results.read_text()).get("status")
-    except FileNotFoundError:
-        raise ExportError(f"{run_dir} holds no results.json: not a finished run") from None
-    except (OSError, ValueError, AttributeError) as err:
-        raise ExportError(f"{results} is unreadable or corrupt ({err})") from None
+    if not results.is_file():
+        raise ExportError(f"{run_dir} holds no results.json: not a finished run")
+    status = run_status(results)
+    if status is None:
+        raise ExportError(f"{results} is unreadable or corrupt")
     if status != "finished":
         raise ExportError(f"the run in {run_dir} is {status or 'of unknown status'}, not "
                           f"finished: continue it with train --resume {run_dir} first")
@@ -328,19 +320,15 @@ def write_netx(deployed: Deployed, path) -> Path:
 
 
 def _write_new(path: Path, write) -> None:
-    """``write(name)`` (HDF5 writers want a file name) into a temporary file next to ``path``,
-    then renamed over it: a failure or a kill leaves nothing half-written."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """``write(name)`` (HDF5 writers want a file name) atomically into ``path``
+    (:func:`lava_plastic.checkpoint.write_atomically`): a failure or a kill leaves nothing
+    half-written."""
+    from lava_plastic.checkpoint import write_atomically
+
     try:
-        write(temporary)
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        write_atomically(path, write, by_name=True)
     except OSError as err:
         raise ExportError(f"cannot write {path}: {err.strerror or err}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _metadata(attrs, path) -> dict:
@@ -404,6 +392,16 @@ def read_netx(path) -> Deployed:
 # ---------------------------------------------------------------------------------------------
 # NIR
 # ---------------------------------------------------------------------------------------------
+def _real_layer(weights, exponent, vth, du, dv, input_bits) -> LIFLayer:
+    """A layer's real-valued form: threshold 1, weights ``W 2**exponent / vth`` (times
+    ``2**input_bits`` for the first layer, ``input_bits`` not ``None``, which then reads ``x``
+    itself), the 12-bit decays as fractions."""
+    scale = 2.0**exponent / vth * (2.0**input_bits if input_bits is not None else 1)
+    return LIFLayer(weights=np.asarray(weights, dtype=np.float64) * scale,
+                    du=(du + 1) / fp.DECAY_UNITY, dv=dv / fp.DECAY_UNITY, vth=1.0,
+                    graded_input=input_bits is not None)
+
+
 def as_float(deployed: Deployed) -> Deployed:
     """The real-valued form of a deployed network: threshold 1, weights ``W 2**e / vth``, the
     first layer's times ``2**input_bits`` so that it reads ``x`` itself, decays as fractions
@@ -411,12 +409,10 @@ def as_float(deployed: Deployed) -> Deployed:
     without leak computes the fixed-point voltages divided by ``vth << 6``, exactly."""
     if deployed.precision == "float":
         return deployed
-    layers = []
-    for k, layer in enumerate(deployed.network.layers):
-        w = fp.quantize_weights(layer.weights, layer.num_weight_bits).astype(np.float64)
-        scale = 2.0**layer.weight_exp / layer.vth * (2.0**deployed.input_bits if k == 0 else 1)
-        layers.append(LIFLayer(weights=w * scale, du=(layer.du + 1) / fp.DECAY_UNITY,
-                               dv=layer.dv / fp.DECAY_UNITY, vth=1.0, graded_input=k == 0))
+    layers = [_real_layer(fp.quantize_weights(layer.weights, layer.num_weight_bits),
+                          layer.weight_exp, layer.vth, layer.du, layer.dv,
+                          deployed.input_bits if k == 0 else None)
+              for k, layer in enumerate(deployed.network.layers)]
     return Deployed(LIFNetwork(tuple(layers), "float"), deployed.n_steps, 0,
                     dict(deployed.meta))
 
@@ -425,12 +421,8 @@ def float_from(net, weights, meta: dict | None = None) -> Deployed:
     """The real-valued deployed form of a float-trained :class:`PlasticNetwork` (exact: the
     same operations scaled by powers of two)."""
     check_deployable(net)
-    layers = []
-    for k, w in enumerate(weights):
-        scale = 2.0**net.weight_exp(k) / net.vth * (2.0**net.input_bits if k == 0 else 1)
-        layers.append(LIFLayer(weights=np.asarray(w, dtype=np.float64) * scale,
-                               du=(net.du + 1) / fp.DECAY_UNITY, dv=net.dv / fp.DECAY_UNITY,
-                               vth=1.0, graded_input=k == 0))
+    layers = [_real_layer(w, net.weight_exp(k), net.vth, net.du, net.dv,
+                          net.input_bits if k == 0 else None) for k, w in enumerate(weights)]
     notes = [{"exact": True, "note": "as trained"} for _ in weights]
     return Deployed(LIFNetwork(tuple(layers), "float"), net.n_steps, 0,
                     dict(meta or {}, layers=notes))

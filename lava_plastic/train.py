@@ -1038,11 +1038,11 @@ def prepare_output(out, resume: bool = False, overwrite: bool = False) -> None:
     if resume:
         if not (out / checkpoint.FILE).is_file():
             raise RunFilesError(f"{out} holds no checkpoint to resume from")
-        if _status(results) == "finished":
+        if run_status(results) == "finished":
             raise RunFilesError(f"the run in {out} has finished: nothing to resume")
     elif any((out / name).exists() for name in RUN_FILES):
         if not overwrite:
-            status = _status(results)
+            status = run_status(results)
             what = ("a finished run" if status == "finished" else
                     "an interrupted run (--resume continues it)" if (out / checkpoint.FILE).exists()
                     else "an earlier run's files")
@@ -1067,7 +1067,7 @@ def prepare_output(out, resume: bool = False, overwrite: bool = False) -> None:
                             f"{err.strerror or err}") from None
 
 
-def _status(results: Path) -> str | None:
+def run_status(results: Path) -> str | None:
     """The ``status`` of a ``results.json`` (``finished`` for one written before runs
     recorded their status), or ``None`` if there is none or it cannot be read."""
     try:

@@ -118,19 +118,25 @@ def init_feedback(plan: Plan, bs=None) -> tuple[np.ndarray, ...]:
 
 
 def encode_input(net: PlasticNetwork, x, sequence: bool = False) -> np.ndarray:
+    """Direct coding payload of ``x`` in [0, 1] for ``net`` (:func:`direct_payload`)."""
+    return direct_payload(x, net.sizes[0], net.input_bits, net.fixed, sequence)
+
+
+def direct_payload(x, n_in: int, input_bits: int, fixed: bool, sequence: bool = False):
     """Direct coding payload of ``x`` in [0, 1], ``(batch, n_in)``: ``x * 2**input_bits``,
     rounded half to even in fixed point. ``sequence``: ``x`` is ``(batch, steps, n_in)``, an
-    input per step (event frames, say), encoded alike."""
+    input per step (event frames, say), encoded alike. The trained network's input and a
+    deployed one's (:mod:`lava_plastic.deploy`)."""
     x = to_numpy(x)
     shape = "(batch, steps, {})" if sequence else "(batch, {})"
-    if x.ndim != (3 if sequence else 2) or x.shape[-1] != net.sizes[0]:
-        raise LavaPlasticError(f"input must have shape {shape.format(net.sizes[0])}, got {x.shape}")
+    if x.ndim != (3 if sequence else 2) or x.shape[-1] != n_in:
+        raise LavaPlasticError(f"input must have shape {shape.format(n_in)}, got {x.shape}")
     if not np.all(np.isfinite(x)):
         raise LavaPlasticError("input holds NaN or infinite values")
     if x.size and (x.min() < 0 or x.max() > 1):
         raise LavaPlasticError(f"input values must lie in [0, 1], got [{x.min()}, {x.max()}]")
-    payload = x.astype(np.float64) * 2**net.input_bits
-    return np.rint(payload).astype(np.int64) if net.fixed else payload
+    payload = x.astype(np.float64) * 2**input_bits
+    return np.rint(payload).astype(np.int64) if fixed else payload
 
 
 # ---------------------------------------------------------------------------------------------
